@@ -1,0 +1,106 @@
+"""What a check is: a probe that returns a JSON-able message or raises, plus its schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from healthd.durations import parse_duration
+
+Kind = Literal["health", "readiness", "liveness"]
+KINDS: tuple[Kind, ...] = ("health", "readiness", "liveness")
+
+# A probe is a coroutine function, or a plain function that the scheduler runs in a worker thread.
+Probe = Callable[[], Awaitable[Any]] | Callable[[], Any]
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+CHECK_NAME_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+
+
+class CheckFailed(Exception):
+    """Raised by a probe to fail with a readable error and, optionally, a message of details."""
+
+    def __init__(self, error: str, message: Any = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.message = message
+
+
+class CheckSpec(BaseModel):
+    """The keys every check type shares; each type extends it with its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=CHECK_NAME_PATTERN)]
+    type: str
+    kind: Kind = "health"
+    tags: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    initial_delay: Duration | None = None
+
+    def target(self) -> str:
+        """What the check looks at, for `healthd validate` (secrets redacted)."""
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When and for how long a check runs, in seconds."""
+
+    interval: float
+    timeout: float
+    initial_delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A configured, runnable check."""
+
+    name: str
+    kind: Kind
+    tags: frozenset[str]
+    timing: Timing
+    probe: Probe
+    blocking: bool
+    spec: CheckSpec = field(compare=False)
+
+
+class Progress(Protocol):
+    """What the scheduler reveals of its own progress, for the liveness check."""
+
+    def overdue(self, now: float) -> list[str]:
+        """Names of the checks whose run is late by more than a grace period."""
+        ...
+
+    def scheduled(self) -> int:
+        """How many checks are scheduled."""
+        ...
+
+
+class HttpSessions(Protocol):
+    """A shared HTTP client session, opened on first use inside the event loop."""
+
+    def session(self) -> Any:
+        """The aiohttp.ClientSession every HTTP-speaking check shares."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CheckEnv:
+    """What a check type may need from the daemon when it is built."""
+
+    progress: Progress
+    http: HttpSessions
+
+
+def os_error_text(exc: OSError) -> str:
+    """A short readable reason for a failed system call or connection."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return exc.strerror or str(exc) or type(exc).__name__

@@ -1,0 +1,97 @@
+"""`http`: passes when an HTTP request answers with an expected status (and body)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import aiohttp
+from pydantic import Field, field_validator
+from yarl import URL
+
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe
+from healthd.redact import redact_text, redact_url, secret_name, url_secrets
+
+BODY_LIMIT = 1024 * 1024
+Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class HttpSpec(CheckSpec):
+    """Keys of an `http` check."""
+
+    type: Literal["http"]
+    url: str
+    method: Method = "GET"
+    expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] | None = None
+    headers: dict[str, str] = {}
+    body_contains: Annotated[str, Field(min_length=1)] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = URL(value)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("expected an absolute http:// or https:// URL")
+        return value
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    def target(self) -> str:
+        return f"{self.method} {redact_url(self.url)}"
+
+
+class SharedSession:
+    """One aiohttp client session for every HTTP-speaking check, opened on first use."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # A fresh connection per request: a health check must see new connections work.
+            connector = aiohttp.TCPConnector(force_close=True, limit=0)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def status_expected(status: int, expected: tuple[int, ...] | None) -> bool:
+    """True when the status is listed, or is 2xx when no list is given."""
+    return 200 <= status < 300 if expected is None else status in expected
+
+
+def build(spec: HttpSpec, env: CheckEnv) -> Probe:
+    """Return a probe that makes one request."""
+    secrets = url_secrets(spec.url) + tuple(
+        value for key, value in spec.headers.items() if secret_name(key)
+    )
+    shown_url = redact_url(spec.url)
+    wanted = "2xx" if spec.expect_status is None else ", ".join(map(str, spec.expect_status))
+
+    async def probe() -> dict[str, Any]:
+        session: aiohttp.ClientSession = env.http.session()
+        try:
+            async with session.request(spec.method, spec.url, headers=spec.headers) as response:
+                status = response.status
+                body = b""
+                if spec.body_contains is not None:
+                    body = await response.content.read(BODY_LIMIT)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            reason = redact_text(str(exc) or type(exc).__name__, secrets)
+            raise CheckFailed(f"{spec.method} {shown_url} failed: {reason}") from None
+        message = {"status": status}
+        if not status_expected(status, spec.expect_status):
+            raise CheckFailed(f"unexpected status {status} (expected {wanted})", message)
+        if spec.body_contains is not None and spec.body_contains not in body.decode(
+            errors="replace"
+        ):
+            raise CheckFailed(f"response body does not contain {spec.body_contains!r}", message)
+        return message
+
+    return probe

@@ -1,0 +1,31 @@
+"""`scheduler`: a liveness check that every check's job is firing on time."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe
+
+
+class SchedulerSpec(CheckSpec):
+    """Keys of a `scheduler` check (only the common ones)."""
+
+    type: Literal["scheduler"]
+
+    def target(self) -> str:
+        return "every check fires on schedule"
+
+
+def build(spec: SchedulerSpec, env: CheckEnv) -> Probe:
+    """Return a probe that asks the scheduler which checks are overdue."""
+
+    async def probe() -> dict[str, Any]:
+        overdue = env.progress.overdue(time.monotonic())
+        message = {"checks": env.progress.scheduled(), "overdue": overdue}
+        if overdue:
+            names = ", ".join(overdue[:5]) + (", …" if len(overdue) > 5 else "")
+            raise CheckFailed(f"{len(overdue)} checks overdue: {names}", message)
+        return message
+
+    return probe

@@ -1,0 +1,147 @@
+"""The `healthd` command: serve, check, validate; exit codes and readable errors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+import orjson
+
+from healthd import __version__, log
+from healthd.config import Config, ConfigError, load_config
+from healthd.daemon import Daemon, StartError, serve
+from healthd.durations import format_duration
+from healthd.result import Record
+
+EXIT_OK = 0
+EXIT_FAILING = 1
+EXIT_CANNOT_START = 1
+EXIT_BAD_CONFIG = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    top = argparse.ArgumentParser(prog="healthd", description="Node health daemon (JSON-RPC 2.0).")
+    top.add_argument("--version", action="version", version=f"healthd {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    config_help = "config file (default: $HEALTHD_CONFIG, else the embedded default)"
+
+    serve_cmd = commands.add_parser("serve", help="run the daemon until SIGTERM/SIGINT")
+    serve_cmd.add_argument("--config", metavar="FILE", help=config_help)
+    serve_cmd.add_argument("--host", help="listen address (overrides [server] host)")
+    serve_cmd.add_argument("--port", type=int, help="listen port (overrides [server] port)")
+
+    check_cmd = commands.add_parser("check", help="run every check once and report")
+    check_cmd.add_argument("--config", metavar="FILE", help=config_help)
+    check_cmd.add_argument("--json", action="store_true", help="print the health.health result")
+
+    validate_cmd = commands.add_parser("validate", help="validate the config and show the checks")
+    validate_cmd.add_argument("--config", metavar="FILE", help=config_help)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.command == "serve":
+            config = _with_address(config, args.host, args.port)
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    try:
+        if args.command == "serve":
+            log.configure(config.logging.level, config.logging.format)
+            return asyncio.run(serve(config))
+        log.configure("error", config.logging.format, sys.stderr)
+        if args.command == "check":
+            return asyncio.run(_check(config, as_json=args.json))
+        print(describe(config))
+        return EXIT_OK
+    except StartError as exc:
+        print(f"healthd: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _with_address(config: Config, host: str | None, port: int | None) -> Config:
+    if host is None and port is None:
+        return config
+    from dataclasses import replace
+
+    from pydantic import ValidationError
+
+    from healthd.config import ServerConfig
+
+    updates = {
+        "host": host or config.server.host,
+        "port": config.server.port if port is None else port,
+    }
+    try:
+        server = ServerConfig.model_validate({**config.server.model_dump(), **updates})
+    except ValidationError:
+        raise ConfigError("command line", [f"--port: expected 0 to 65535, got {port}"]) from None
+    return replace(config, server=server)
+
+
+async def _check(config: Config, *, as_json: bool) -> int:
+    daemon = Daemon(config)
+    await daemon.run_once()
+    answer = daemon.store.answer("health")
+    if as_json:
+        sys.stdout.write(
+            orjson.dumps(orjson.loads(answer.body), option=orjson.OPT_INDENT_2).decode()
+        )
+        sys.stdout.write("\n")
+    else:
+        rows = [("CHECK", "KIND", "STATE", "DURATION", "DETAIL")]
+        for check in daemon.checks:
+            record = daemon.store.get(check.name)
+            rows.append(
+                (
+                    check.name,
+                    check.kind,
+                    "PASS" if record.passed else "FAIL",
+                    format_duration(record.duration_ns / 1e9),
+                    _detail(record),
+                )
+            )
+        print(_table(rows))
+    return EXIT_OK if answer.healthy else EXIT_FAILING
+
+
+def _detail(record: Record) -> str:
+    if record.error is not None:
+        return record.error
+    return record.message.decode() if record.message is not None else ""
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    )
+
+
+def describe(config: Config) -> str:
+    """What `healthd validate` prints: the address and every check it would run."""
+    server = config.server
+    lines = [
+        f"config: {config.source}",
+        f"listen: {server.host}:{server.port} (max body {server.max_body_bytes} bytes)",
+        f"checks: {len(config.checks)}",
+    ]
+    for item in config.checks:
+        spec, timing = item.spec, item.timing
+        tags = f" tags={','.join(spec.tags)}" if spec.tags else ""
+        lines.append(
+            f"  {spec.name}: {spec.type} {spec.kind} every {format_duration(timing.interval)}"
+            f" timeout {format_duration(timing.timeout)}"
+            f" first after {format_duration(timing.initial_delay)}{tags}: {spec.target()}"
+        )
+    return "\n".join(lines)

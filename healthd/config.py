@@ -1,0 +1,226 @@
+"""Read the TOML config into frozen, validated objects; every error names its key path."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from healthd.checks import check_types
+from healthd.checks.base import CheckSpec, Duration, Timing
+from healthd.durations import format_duration
+
+ENV_CONFIG = "HEALTHD_CONFIG"
+EMBEDDED_DEFAULT = "<embedded default>"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used: the file it came from and one line per problem."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(problems))
+        self.source = source
+        self.problems = list(problems)
+
+    def render(self) -> str:
+        """The readable multi-line text for stderr."""
+        lines = [f"healthd: invalid config {self.source}:"]
+        lines += [f"  {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+SectionT = TypeVar("SectionT", bound=_Section)
+
+
+class ServerConfig(_Section):
+    """[server]"""
+
+    host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9660
+    max_body_bytes: Annotated[int, Field(ge=1)] = 65536
+
+
+class SchedulerConfig(_Section):
+    """[scheduler]"""
+
+    interval: Duration = 30.0
+    timeout: Duration = 10.0
+    initial_delay: Duration = 0.0
+
+
+class LoggingConfig(_Section):
+    """[logging]"""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckConfig:
+    """One validated check with its effective timing."""
+
+    spec: CheckSpec
+    timing: Timing
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole validated configuration."""
+
+    source: str
+    server: ServerConfig
+    scheduler: SchedulerConfig
+    logging: LoggingConfig
+    checks: tuple[CheckConfig, ...]
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the config named by `path`, else $HEALTHD_CONFIG, else the embedded default."""
+    if path is None:
+        path = os.environ.get(ENV_CONFIG) or None
+    if path is None:
+        text = resources.files("healthd").joinpath("default.toml").read_text()
+        return parse_config(text, EMBEDDED_DEFAULT)
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [f"cannot read the file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, ["the file is not UTF-8 text"]) from None
+    return parse_config(text, source)
+
+
+def parse_config(text: str, source: str) -> Config:
+    """Parse and validate TOML text; `source` names it in errors."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    problems: list[str] = []
+    server = _section(raw, "server", ServerConfig, problems)
+    scheduler = _section(raw, "scheduler", SchedulerConfig, problems)
+    logging = _section(raw, "logging", LoggingConfig, problems)
+    entries = raw.get("checks", [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        problems.append("checks: expected an array of tables, written [[checks]]")
+        entries = []
+    for key in raw.keys() - {"server", "scheduler", "logging", "checks"}:
+        problems.append(f"{key}: unknown key")
+    checks: list[CheckConfig] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        where: tuple[str | int, ...] = ("checks", index)
+        spec = _validate_check(entry, where, problems)
+        if spec is None:
+            continue
+        if spec.name in seen:
+            problems.append(f"{key_path((*where, 'name'))}: duplicate check name {spec.name!r}")
+        seen.add(spec.name)
+        timing = _timing(spec, scheduler, where, problems)
+        checks.append(CheckConfig(spec, timing))
+    _check_default_timing(scheduler, problems)
+    if problems:
+        raise ConfigError(source, problems)
+    return Config(source, server, scheduler, logging, tuple(checks))
+
+
+def _section(
+    raw: dict[str, Any], name: str, model: type[SectionT], problems: list[str]
+) -> SectionT:
+    """Validate one [section]; on error note the problems and go on with its defaults."""
+    try:
+        return model.model_validate(raw.get(name, {}))
+    except ValidationError as exc:
+        problems.extend(_problems(exc, (name,)))
+        return model()
+
+
+def _validate_check(
+    entry: dict[str, Any], where: tuple[str | int, ...], problems: list[str]
+) -> CheckSpec | None:
+    kind = entry.get("type")
+    types = check_types()
+    if not isinstance(kind, str) or kind not in types:
+        expected = ", ".join(sorted(types))
+        found = "missing" if kind is None else f"unknown type {kind!r}"
+        problems.append(f"{key_path((*where, 'type'))}: {found}; expected one of: {expected}")
+        return None
+    try:
+        return types[kind].spec.model_validate(entry)
+    except ValidationError as exc:
+        problems.extend(_problems(exc, where))
+        return None
+
+
+def _timing(
+    spec: CheckSpec, defaults: SchedulerConfig, where: tuple[str | int, ...], problems: list[str]
+) -> Timing:
+    interval = defaults.interval if spec.interval is None else spec.interval
+    timeout = defaults.timeout if spec.timeout is None else spec.timeout
+    delay = defaults.initial_delay if spec.initial_delay is None else spec.initial_delay
+    if spec.interval is None and spec.timeout is None:
+        pass  # the [scheduler] defaults are checked once, under their own key path
+    elif interval <= 0:
+        problems.append(f"{key_path((*where, 'interval'))}: must be longer than 0s")
+    elif timeout <= 0 or timeout >= interval:
+        key = "timeout" if spec.timeout is not None else "interval"
+        problems.append(
+            f"{key_path((*where, key))}: the timeout ({format_duration(timeout)}) must be longer "
+            f"than 0s and shorter than the interval ({format_duration(interval)})"
+        )
+    return Timing(interval=interval, timeout=timeout, initial_delay=delay)
+
+
+def _check_default_timing(defaults: SchedulerConfig, problems: list[str]) -> None:
+    if defaults.interval <= 0:
+        problems.append("scheduler.interval: must be longer than 0s")
+    elif defaults.timeout <= 0 or defaults.timeout >= defaults.interval:
+        problems.append(
+            f"scheduler.timeout: the timeout ({format_duration(defaults.timeout)}) must be longer "
+            f"than 0s and shorter than the interval ({format_duration(defaults.interval)})"
+        )
+
+
+def key_path(loc: Sequence[str | int]) -> str:
+    """("checks", 2, "port") -> "checks[2].port"."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "(top level)"
+
+
+def _problems(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = (*prefix, *error["loc"])
+        problems.append(f"{key_path(loc)}: {_explain(error)}")
+    return problems
+
+
+def _explain(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    text = message[0].lower() + message[1:] if message else kind
+    if kind != "value_error" and "input" in error and not isinstance(error["input"], dict | list):
+        text += f" (got {error['input']!r})"
+    return text

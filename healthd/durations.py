@@ -1,0 +1,76 @@
+"""Durations as the config writes them ("250ms", "1m30s", 2.5) and as messages show them."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+
+
+def parse_duration(value: object) -> float:
+    """Return seconds from a duration string with units, or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration such as "30s" or a number of seconds')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = _parse_text(value.strip())
+    else:
+        raise ValueError('expected a duration such as "30s" or a number of seconds')
+    if seconds < 0 or seconds != seconds or seconds == float("inf"):
+        raise ValueError("a duration must be a finite number of seconds, zero or more")
+    return seconds
+
+
+def _parse_text(text: str) -> float:
+    if not text:
+        raise ValueError('expected a duration such as "30s", got an empty string')
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    pos, total_ns = 0, 0.0
+    while pos < len(text):
+        match = _PART.match(text, pos)
+        if match is None:
+            raise ValueError(
+                f"invalid duration {text!r}: use a number with a unit "
+                '(ns, us, ms, s, m, h), e.g. "250ms", "30s", "1m30s"'
+            )
+        total_ns += float(match.group(1)) * _UNITS_NS[match.group(2)]
+        pos = match.end()
+    return total_ns / 1e9
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds the way Go prints a time.Duration: "2s", "250ms", "1m30s"."""
+    ns = round(seconds * 1e9)
+    if ns == 0:
+        return "0s"
+    if ns < 1_000:
+        return f"{ns}ns"
+    if ns < 1_000_000:
+        return f"{_trim(ns / 1_000)}µs"
+    if ns < 1_000_000_000:
+        return f"{_trim(ns / 1_000_000)}ms"
+    hours, rest = divmod(ns, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    text = f"{_trim(rest / 1e9)}s"
+    if hours or minutes:
+        text = f"{minutes}m{text}"
+    if hours:
+        text = f"{hours}h{text}"
+    return text
+
+
+def _trim(number: float) -> str:
+    return f"{number:.9f}".rstrip("0").rstrip(".")

@@ -1,0 +1,52 @@
+"""Keep secrets (passwords in URLs and DSNs, tokens) out of logs, answers and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from yarl import URL
+
+MASK = "***"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password (and secret-looking query value) replaced by ***."""
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError):
+        return MASK
+    if parsed.password is not None:
+        parsed = parsed.with_password(MASK)
+    if parsed.query:
+        query = {key: (MASK if secret_name(key) else value) for key, value in parsed.query.items()}
+        parsed = parsed.with_query(query)
+    return str(parsed)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The secret parts of a URL, for scrubbing them out of error texts."""
+    try:
+        parsed = URL(url)
+    except (ValueError, TypeError):
+        return (url,)
+    found = [value for key, value in parsed.query.items() if secret_name(key)]
+    if parsed.password:
+        found += [parsed.password, parsed.raw_password or ""]
+    return tuple(secret for secret in found if secret)
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """The text with every occurrence of each secret replaced by ***."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def secret_name(key: str) -> bool:
+    """True for a key or header name that usually holds a secret."""
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "auth", "cookie", "session")

@@ -1,0 +1,119 @@
+"""JSON-RPC 2.0: the health methods, dispatched by jsonrpcserver, answered as the spec says."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import fastjsonschema
+import orjson
+from jsonrpcserver import InvalidParams, Success, dispatch_to_response
+from jsonrpcserver.sentinels import NODATA
+from oslash.either import Left
+
+from healthd.checks.base import KINDS, Kind
+from healthd.store import Store
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+
+# The specification's own wording (jsonrpcserver writes "Invalid request").
+SPEC_MESSAGES = {
+    PARSE_ERROR: "Parse error",
+    INVALID_REQUEST: "Invalid Request",
+    METHOD_NOT_FOUND: "Method not found",
+    INVALID_PARAMS: "Invalid params",
+    INTERNAL_ERROR: "Internal error",
+}
+# Only these carry `data`: it explains the params; other errors answer as the spec's examples do.
+ERRORS_WITH_DATA = {INVALID_PARAMS}
+
+# jsonrpcserver's own request schema (one request; batches are split before validation),
+# compiled once: its default jsonschema validator costs more than the rest of a request.
+REQUEST_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "required": ["jsonrpc", "method"],
+    "properties": {
+        "jsonrpc": {"enum": ["2.0"]},
+        "method": {"type": "string"},
+        "id": {"type": ["string", "number", "null"]},
+        "params": {"type": ["array", "object"]},
+    },
+    "additionalProperties": False,
+}
+validate_request: Callable[[Any], Any] = fastjsonschema.compile(REQUEST_SCHEMA)
+
+Method = Callable[..., Any]
+
+
+def health_methods(store: Store) -> dict[str, Method]:
+    """`health.health`, `health.readiness` and `health.liveness` over the store."""
+    return {f"health.{kind}": _kind_method(store, kind) for kind in KINDS}
+
+
+def _kind_method(store: Store, kind: Kind) -> Method:
+    def method(tags: Any = None) -> Any:
+        if tags is not None and not (
+            isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
+        ):
+            return InvalidParams("tags must be a list of strings")
+        return Success(orjson.Fragment(store.answer(kind, tags).body))
+
+    # jsonrpcserver binds params to the signature on every call; a cached one makes that cheap.
+    method.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
+    method.__name__ = f"health_{kind}"
+    return method
+
+
+def error_response(code: int, request_id: Any = None, data: Any = NODATA) -> bytes:
+    """A JSON-RPC error response object."""
+    error: dict[str, Any] = {"code": code, "message": SPEC_MESSAGES.get(code, "Server error")}
+    if code in ERRORS_WITH_DATA and data is not NODATA:
+        error["data"] = data
+    return orjson.dumps({"jsonrpc": "2.0", "error": error, "id": request_id})
+
+
+class JsonRpc:
+    """Turns a request body into a response body (None: nothing to answer)."""
+
+    def __init__(self, methods: dict[str, Method]) -> None:
+        self._methods = methods
+
+    def handle(self, body: bytes) -> bytes | None:
+        """Answer a single request or a batch."""
+        try:
+            request = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return error_response(PARSE_ERROR)
+        if not isinstance(request, list):
+            return self._one(request)
+        if not request:
+            return error_response(INVALID_REQUEST)
+        # Each element is dispatched alone: jsonrpcserver would reject a whole batch for one
+        # bad element, where the spec answers every element on its own.
+        answers = [answer for answer in map(self._one, request) if answer is not None]
+        return b"[" + b",".join(answers) + b"]" if answers else None
+
+    def _one(self, request: Any) -> bytes | None:
+        response = dispatch_to_response(
+            request,
+            self._methods,
+            deserializer=_identity,
+            validator=validate_request,
+        )
+        if response is None:
+            return None
+        if isinstance(response, Left):
+            error = response._error
+            return error_response(error.code, error.id, error.data)
+        success = response._value  # type: ignore[union-attr]
+        return orjson.dumps({"jsonrpc": "2.0", "result": success.result, "id": success.id})
+
+
+def _identity(value: Any) -> Any:
+    return value

@@ -1,0 +1,155 @@
+"""The latest record of every check: the daemon's only mutable state, kept rendered as bytes."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from healthd.checks.base import KINDS, Kind
+from healthd.render import check_entry, result_body
+from healthd.result import NOT_YET_RUN, Outcome, Record, advance
+
+log = structlog.get_logger("healthd.store")
+
+FILTER_CACHE_SIZE = 64
+
+Listener = Callable[[str, Record], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the store knows of a check besides its record."""
+
+    name: str
+    kind: Kind
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A rendered result object and whether it is healthy."""
+
+    body: bytes
+    healthy: bool
+
+
+class Store:
+    """Records by check name; answers per kind (and tag filter) are rendered once per change."""
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._records: dict[str, Record] = {}
+        self._rendered: dict[str, bytes] = {}
+        self._by_kind: dict[Kind, list[str]] = {kind: [] for kind in KINDS}
+        self._failing: dict[Kind, set[str]] = {kind: set() for kind in KINDS}
+        self._answers: dict[Kind, Answer | None] = dict.fromkeys(KINDS)
+        self._versions: dict[Kind, int] = dict.fromkeys(KINDS, 0)
+        self._filtered: OrderedDict[tuple[Kind, frozenset[str]], tuple[int, Answer]] = OrderedDict()
+        self._listeners: list[Listener] = []
+        self.set_entries(entries)
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(name, record)` after every recorded run; returns the unsubscriber."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def set_entries(self, entries: Iterable[Entry], keep: Iterable[str] = ()) -> None:
+        """Track exactly these checks; records of names in `keep` survive, others start afresh."""
+        kept = set(keep)
+        old = self._records
+        self._entries = {entry.name: entry for entry in entries}
+        self._records = {
+            name: old[name] if name in kept and name in old else NOT_YET_RUN
+            for name in self._entries
+        }
+        self._rendered = {name: check_entry(name, rec) for name, rec in self._records.items()}
+        for kind in KINDS:
+            # Go's encoding/json writes map keys sorted; answers list checks in that order.
+            self._by_kind[kind] = sorted(n for n, e in self._entries.items() if e.kind == kind)
+            self._failing[kind] = {n for n in self._by_kind[kind] if not self._records[n].passed}
+        self._invalidate_all()
+
+    def names(self) -> list[str]:
+        """Every tracked check name."""
+        return list(self._entries)
+
+    def entry(self, name: str) -> Entry:
+        """The store's facts about one check."""
+        return self._entries[name]
+
+    def get(self, name: str) -> Record:
+        """The current record of one check."""
+        return self._records[name]
+
+    def record(self, name: str, outcome: Outcome, finished_ns: int, duration_ns: int) -> Record:
+        """Advance a check's record by one run and re-render what depends on it."""
+        entry = self._entries.get(name)
+        if entry is None:  # removed by a reload while it ran
+            return NOT_YET_RUN
+        before = self._records[name]
+        after = advance(before, outcome, finished_ns, duration_ns)
+        self._records[name] = after
+        self._rendered[name] = check_entry(name, after)
+        if after.passed:
+            self._failing[entry.kind].discard(name)
+        else:
+            self._failing[entry.kind].add(name)
+        self._answers[entry.kind] = None
+        self._versions[entry.kind] += 1
+        self._log_transition(entry, before, after)
+        for listener in self._listeners:
+            listener(name, after)
+        return after
+
+    def answer(self, kind: Kind, tags: Sequence[str] | None = None) -> Answer:
+        """The result object for a kind, optionally filtered by tags (global checks always in)."""
+        if not tags:
+            cached = self._answers[kind]
+            if cached is None:
+                names = self._by_kind[kind]
+                cached = Answer(
+                    result_body([self._rendered[n] for n in names], not self._failing[kind]),
+                    not self._failing[kind],
+                )
+                self._answers[kind] = cached
+            return cached
+        key = (kind, frozenset(tags))
+        version = self._versions[kind]
+        cached_filtered = self._filtered.get(key)
+        if cached_filtered is not None and cached_filtered[0] == version:
+            self._filtered.move_to_end(key)
+            return cached_filtered[1]
+        selected = [n for n in self._by_kind[kind] if self._selected(n, key[1])]
+        healthy = not any(n in self._failing[kind] for n in selected)
+        found = Answer(result_body([self._rendered[n] for n in selected], healthy), healthy)
+        self._filtered[key] = (version, found)
+        self._filtered.move_to_end(key)
+        if len(self._filtered) > FILTER_CACHE_SIZE:
+            self._filtered.popitem(last=False)
+        return found
+
+    def counts(self) -> tuple[int, int]:
+        """(checks, passing) over every kind."""
+        failing = sum(len(names) for names in self._failing.values())
+        return len(self._entries), len(self._entries) - failing
+
+    def _selected(self, name: str, tags: frozenset[str]) -> bool:
+        own = self._entries[name].tags
+        return not own or not own.isdisjoint(tags)
+
+    def _invalidate_all(self) -> None:
+        self._answers = dict.fromkeys(KINDS)
+        self._versions = {kind: version + 1 for kind, version in self._versions.items()}
+        self._filtered.clear()
+
+    @staticmethod
+    def _log_transition(entry: Entry, before: Record, after: Record) -> None:
+        if after.passed and not before.passed:
+            log.info("check started passing", check=entry.name, kind=entry.kind)
+        elif not after.passed and (before.passed or before.timestamp_ns is None):
+            log.warning(
+                "check started failing", check=entry.name, kind=entry.kind, error=after.error
+            )

@@ -1,0 +1,1 @@
+"""Importable probes for `python` checks in the tests."""

@@ -1,0 +1,45 @@
+"""Functions the tests name in `callable = "tests.helpers.probes:..."`."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+release = threading.Event()
+
+
+def returns(value: Any = None) -> Any:
+    return value
+
+
+async def returns_async(value: Any = None) -> Any:
+    await asyncio.sleep(0)
+    return value
+
+
+def raises(text: str = "broken") -> None:
+    raise RuntimeError(text)
+
+
+def exits() -> None:
+    raise SystemExit(3)
+
+
+def not_json() -> Any:
+    return object()
+
+
+def blocks_until_released(limit: float = 30.0) -> str:
+    release.wait(limit)
+    return "released"
+
+
+async def sleeps(seconds: float = 30.0) -> None:
+    await asyncio.sleep(seconds)
+
+
+def sleeps_sync(seconds: float = 0.01) -> str:
+    time.sleep(seconds)
+    return "slept"

@@ -1,0 +1,94 @@
+"""The scheduler: each check on its own interval, initial delays, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from healthd.checks.base import Check
+from healthd.runner import Runner
+from healthd.scheduler import Progress, Scheduler
+from healthd.store import Entry, Store
+from tests.conftest import wait_for
+from tests.test_checks import pid_alive
+
+
+def setup(*checks: Check) -> tuple[Store, Runner, Scheduler]:
+    store = Store(Entry(c.name, c.kind, c.tags) for c in checks)
+    runner = Runner(store, workers=2)
+    return store, runner, Scheduler(runner, Progress())
+
+
+async def test_checks_run_repeatedly_on_their_interval_and_delays_hold(
+    make_check: Callable[..., Check],
+) -> None:
+    fast = make_check(
+        name="fast", type="command", command=["true"], interval="100ms", timeout="50ms"
+    )
+    later = make_check(name="later", type="command", command=["true"], initial_delay="1h")
+    store, runner, scheduler = setup(fast, later)
+    runs: list[str] = []
+    store.listen(lambda name, record: runs.append(name))
+    scheduler.start([fast, later])
+    try:
+        await wait_for(store, lambda: runs.count("fast") >= 3)
+    finally:
+        scheduler.stop()
+        await runner.close()
+    assert store.get("fast").passed
+    assert "later" not in runs
+    assert store.get("later").error == "not yet run"
+
+
+async def test_stop_cancels_runs_under_way_and_kills_their_processes(
+    make_check: Callable[..., Check], tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "pid"
+    slow = make_check(
+        name="slow",
+        type="command",
+        command=["sh", "-c", f"echo $$ > {pidfile}; exec sleep 60"],
+        interval="10s",
+        timeout="9s",
+    )
+    _, runner, scheduler = setup(slow)
+    scheduler.start([slow])
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        await asyncio.sleep(0.02)  # polls for the file; asserts nothing about time
+    pid = int(pidfile.read_text())
+    assert runner.is_busy("slow")
+    scheduler.stop()
+    await runner.close()
+    assert not runner.is_busy("slow")
+    assert not pid_alive(pid)
+
+
+async def test_removed_checks_stop_firing(make_check: Callable[..., Check]) -> None:
+    fast = make_check(
+        name="fast", type="command", command=["true"], interval="100ms", timeout="50ms"
+    )
+    store, runner, scheduler = setup(fast)
+    scheduler.start([fast])
+    try:
+        await wait_for(store, lambda: store.get("fast").timestamp_ns is not None)
+        scheduler.remove("fast")
+        assert scheduler.scheduled_names() == []
+    finally:
+        scheduler.stop()
+        await runner.close()
+
+
+def test_progress_reports_jobs_that_have_not_fired_in_time(
+    make_check: Callable[..., Check],
+) -> None:
+    progress = Progress()
+    check = make_check(name="x", interval="10s", timeout="1s", type="command", command=["true"])
+    progress.schedule(check, first=100.0)
+    assert progress.overdue(104.0) == []  # within the grace (max(2s, interval/2))
+    assert progress.overdue(105.5) == ["x"]
+    progress.fired("x", 105.6)
+    assert progress.overdue(120.0) == []
+    assert progress.overdue(121.0) == ["x"]
+    progress.forget("x")
+    assert progress.overdue(1000.0) == [] and progress.scheduled() == 0

@@ -1,0 +1,152 @@
+"""The store: records per check, answers kept rendered, tag filters, logged transitions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from healthd.result import Outcome, Record, rfc3339nano
+from healthd.store import Entry, Store
+
+PASS = Outcome(message=b'{"n":1}')
+FAIL = Outcome(error="down")
+
+
+def reference(store: Store, kind: str, tags: list[str] | None = None) -> bytes:
+    """An independent serialisation of the answer, built from the records with json."""
+    checks: dict[str, Any] = {}
+    for name in sorted(store.names()):
+        entry = store.entry(name)
+        if entry.kind != kind:
+            continue
+        if tags and entry.tags and entry.tags.isdisjoint(tags):
+            continue
+        checks[name] = as_dict(store.get(name))
+    healthy = all("error" not in c for c in checks.values())
+    return json.dumps(
+        {"checks": checks, "healthy": healthy}, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def as_dict(record: Record) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if record.message is not None:
+        out["message"] = json.loads(record.message)
+    if record.error is not None:
+        out["error"] = {"message": record.error}
+    out["timestamp"] = None if record.timestamp_ns is None else rfc3339nano(record.timestamp_ns)
+    out["duration"] = record.duration_ns
+    out["contiguousFailures"] = record.contiguous_failures
+    first = record.time_of_first_failure_ns
+    out["timeOfFirstFailure"] = None if first is None else rfc3339nano(first)
+    return out
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store(
+        [
+            Entry("b.node", "health", frozenset({"node"})),
+            Entry("a.db", "health", frozenset({"db"})),
+            Entry("global", "health", frozenset()),
+            Entry("ready", "readiness", frozenset()),
+            Entry("alive", "liveness", frozenset({"node"})),
+        ]
+    )
+
+
+def assert_fresh(store: Store) -> None:
+    for kind in ("health", "readiness", "liveness"):
+        assert store.answer(kind).body == reference(store, kind)
+        for tags in (["node"], ["db"], ["node", "db"], ["nothing"]):
+            assert store.answer(kind, tags).body == reference(store, kind, tags)
+
+
+def test_every_check_starts_not_yet_run_and_unhealthy(store: Store) -> None:
+    answer = json.loads(store.answer("health").body)
+    assert answer["healthy"] is False
+    assert list(answer["checks"]) == ["a.db", "b.node", "global"]
+    assert answer["checks"]["global"] == {
+        "error": {"message": "not yet run"},
+        "timestamp": None,
+        "duration": 0,
+        "contiguousFailures": 0,
+        "timeOfFirstFailure": None,
+    }
+
+
+def test_answers_equal_a_fresh_serialisation_after_every_change(store: Store) -> None:
+    assert_fresh(store)
+    steps = [
+        ("a.db", PASS),
+        ("b.node", PASS),
+        ("global", FAIL),
+        ("global", FAIL),
+        ("ready", PASS),
+        ("alive", FAIL),
+        ("global", PASS),
+        ("b.node", FAIL),
+        ("a.db", Outcome(message=b'{"x":"\xc3\xa9"}', error="odd")),
+    ]
+    for step, (name, outcome) in enumerate(steps, start=1):
+        store.record(name, outcome, 1_700_000_000_000_000_000 + step * 1_001, step * 10)
+        assert_fresh(store)
+
+
+def test_healthy_over_the_filtered_answer_only(store: Store) -> None:
+    store.record("global", PASS, 1, 1)
+    store.record("b.node", PASS, 1, 1)
+    store.record("a.db", FAIL, 1, 1)
+    assert store.answer("health").healthy is False
+    node = store.answer("health", ["node"])
+    assert node.healthy is True
+    assert set(json.loads(node.body)["checks"]) == {"b.node", "global"}
+    assert store.answer("health", ["db"]).healthy is False
+    assert set(json.loads(store.answer("health", ["none"]).body)["checks"]) == {"global"}
+
+
+def test_a_kind_with_no_checks_is_healthy_and_empty() -> None:
+    empty = Store([Entry("x", "health", frozenset())])
+    assert empty.answer("readiness").body == b'{"checks":{},"healthy":true}'
+    assert empty.answer("liveness").healthy is True
+
+
+def test_transitions_are_logged_once_not_every_run(store: Store) -> None:
+    with capture_logs() as logs:
+        store.record("global", FAIL, 1, 1)
+        store.record("global", FAIL, 2, 1)
+        store.record("global", PASS, 3, 1)
+        store.record("global", PASS, 4, 1)
+        store.record("global", FAIL, 5, 1)
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("check started failing", "warning"),
+        ("check started passing", "info"),
+        ("check started failing", "warning"),
+    ]
+    assert logs[0]["check"] == "global" and logs[0]["error"] == "down"
+
+
+def test_set_entries_keeps_named_records_and_drops_the_rest(store: Store) -> None:
+    store.record("global", FAIL, 1, 1)
+    store.record("a.db", FAIL, 1, 1)
+    store.set_entries(
+        [Entry("global", "health", frozenset()), Entry("new", "health", frozenset())],
+        keep={"global"},
+    )
+    assert store.get("global").contiguous_failures == 1
+    assert store.get("new").error == "not yet run"
+    assert set(json.loads(store.answer("health").body)["checks"]) == {"global", "new"}
+    assert_fresh(store)
+
+
+def test_listeners_hear_every_run(store: Store) -> None:
+    heard: list[tuple[str, int]] = []
+    unsubscribe = store.listen(lambda name, rec: heard.append((name, rec.contiguous_failures)))
+    store.record("global", FAIL, 1, 1)
+    store.record("global", FAIL, 2, 1)
+    unsubscribe()
+    store.record("global", FAIL, 3, 1)
+    assert heard == [("global", 1), ("global", 2)]
