@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import time
+import zlib
+from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from healthd.checks.base import Check
 from healthd.runner import Runner
 
+FIRST_RUN = "{}#first"
+
+
+def phase(name: str, interval: float) -> float:
+    """A stable offset in [0, interval) that spreads checks sharing an interval across it."""
+    return interval * (zlib.crc32(name.encode()) / 2**32)
+
 
 class Progress:
-    """When each check's job last fired, to tell a ticking scheduler from a stuck one."""
+    """When each check's job last fired and how late: a ticking scheduler or a stuck one."""
 
-    def __init__(self) -> None:
+    def __init__(self, lateness_samples: int = 4096) -> None:
         self._expected: dict[str, float] = {}
         self._intervals: dict[str, float] = {}
+        self.lateness: deque[float] = deque(maxlen=lateness_samples)
 
     def schedule(self, check: Check, first: float) -> None:
         """Expect the check's first firing at monotonic time `first`."""
@@ -30,10 +41,13 @@ class Progress:
         self._expected.pop(name, None)
         self._intervals.pop(name, None)
 
-    def fired(self, name: str, now: float) -> None:
-        """The check's job fired at monotonic time `now`."""
+    def fired(
+        self, name: str, now: float, lateness: float = 0.0, next_in: float | None = None
+    ) -> None:
+        """The job fired at monotonic `now`, `lateness` s late; the next is due `next_in` s on."""
         if name in self._intervals:
-            self._expected[name] = now + self._intervals[name]
+            self._expected[name] = now + (self._intervals[name] if next_in is None else next_in)
+            self.lateness.append(lateness)
 
     def overdue(self, now: float) -> list[str]:
         """Checks whose job should have fired by now, beyond a grace period."""
@@ -71,17 +85,31 @@ class Scheduler:
             self.add(check)
 
     def add(self, check: Check) -> None:
-        """Schedule one check: first run after its initial delay, then every interval."""
+        """Schedule one check: first run after its initial delay, then every interval.
+
+        After the first run, each check keeps its own phase within the interval (as Prometheus
+        spreads scrapes), so a thousand checks on one interval do not all fire in one instant.
+        """
         self._checks[check.name] = check
+        interval = check.timing.interval
         first = datetime.now(UTC) + timedelta(seconds=check.timing.initial_delay)
+        regular = first + timedelta(seconds=interval + phase(check.name, interval))
         self._progress.schedule(check, time.monotonic() + check.timing.initial_delay)
         self._aps.add_job(
             self._fire,
-            IntervalTrigger(seconds=check.timing.interval, start_date=first, timezone=UTC),
+            DateTrigger(first, timezone=UTC),
+            args=[check.name, first.timestamp()],
+            id=FIRST_RUN.format(check.name),
+            name=check.name,
+            replace_existing=True,
+        )
+        self._aps.add_job(
+            self._fire,
+            IntervalTrigger(seconds=interval, start_date=regular, timezone=UTC),
             args=[check.name],
             id=check.name,
             name=check.name,
-            next_run_time=first,
+            next_run_time=regular,
             replace_existing=True,
         )
 
@@ -89,18 +117,25 @@ class Scheduler:
         """Unschedule one check."""
         self._checks.pop(name, None)
         self._progress.forget(name)
-        if self._aps.get_job(name) is not None:
-            self._aps.remove_job(name)
+        for job_id in (name, FIRST_RUN.format(name)):
+            if self._aps.get_job(job_id) is not None:
+                self._aps.remove_job(job_id)
 
     def scheduled_names(self) -> list[str]:
         """Names of the checks with a job."""
-        return sorted(job.id for job in self._aps.get_jobs())
+        return sorted({job.name for job in self._aps.get_jobs()})
 
-    async def _fire(self, name: str) -> None:
+    async def _fire(self, name: str, scheduled: float | None = None) -> None:
         check = self._checks.get(name)
-        if check is None:
+        job = self._aps.get_job(name)
+        if check is None or job is None:
             return
-        self._progress.fired(name, time.monotonic())
+        now = time.time()
+        # APScheduler has already moved the job to its next time when this runs.
+        following = job.next_run_time.timestamp()
+        if scheduled is None:
+            scheduled = following - check.timing.interval
+        self._progress.fired(name, time.monotonic(), now - scheduled, following - now)
         await self._runner.due(check)
 
     def stop(self) -> None:

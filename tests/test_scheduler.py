@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from healthd.checks.base import Check
 from healthd.runner import Runner
-from healthd.scheduler import Progress, Scheduler
+from healthd.scheduler import Progress, Scheduler, phase
 from healthd.store import Entry, Store
 from tests.conftest import wait_for
 from tests.test_checks import pid_alive
@@ -92,3 +94,31 @@ def test_progress_reports_jobs_that_have_not_fired_in_time(
     assert progress.overdue(121.0) == ["x"]
     progress.forget("x")
     assert progress.overdue(1000.0) == [] and progress.scheduled() == 0
+
+
+def test_phase_is_stable_and_inside_the_interval() -> None:
+    offsets = [phase(f"check-{i}", 10.0) for i in range(1000)]
+    assert all(0.0 <= offset < 10.0 for offset in offsets)
+    assert offsets == [phase(f"check-{i}", 10.0) for i in range(1000)]
+    # spread across the interval, not bunched: every tenth of it holds some checks
+    assert {int(offset) for offset in offsets} == set(range(10))
+
+
+async def test_after_the_first_run_each_check_keeps_its_own_phase(
+    make_check: Callable[..., Check],
+) -> None:
+    checks = [
+        make_check(name=f"c{i}", type="command", command=["true"], interval="1h", timeout="1s")
+        for i in range(20)
+    ]
+    _, runner, scheduler = setup(*checks)
+    scheduler.start(checks)
+    try:
+        jobs = {job.id: job for job in scheduler._aps.get_jobs()}
+        for check in checks:
+            first = jobs[f"{check.name}#first"].next_run_time.timestamp()
+            regular = jobs[check.name].next_run_time.timestamp()
+            assert regular - first == pytest.approx(3600 + phase(check.name, 3600), abs=1e-3)
+    finally:
+        scheduler.stop()
+        await runner.close()
