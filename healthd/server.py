@@ -31,7 +31,9 @@ def create_app(
     """The health application; `background` (the scheduler) lives as long as the app."""
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
-    app[RPC] = JsonRpc({**health_methods(store), **(extra_methods or {})})
+    app[RPC] = JsonRpc(
+        {**health_methods(store), **(extra_methods or {})}, version=lambda: store.version
+    )
     if background is not None:
         app.cleanup_ctx.append(background)
     base = app.router.add_resource(prefix)

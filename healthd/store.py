@@ -49,6 +49,7 @@ class Store:
         self._versions: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self._filtered: OrderedDict[tuple[Kind, frozenset[str]], tuple[int, Answer]] = OrderedDict()
         self._listeners: list[Listener] = []
+        self.version = 0
         self.set_entries(entries)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
@@ -99,6 +100,7 @@ class Store:
             self._failing[entry.kind].add(name)
         self._answers[entry.kind] = None
         self._versions[entry.kind] += 1
+        self.version += 1
         self._log_transition(entry, before, after)
         for listener in self._listeners:
             listener(name, after)
@@ -141,6 +143,7 @@ class Store:
         return not own or not own.isdisjoint(tags)
 
     def _invalidate_all(self) -> None:
+        self.version += 1
         self._answers = dict.fromkeys(KINDS)
         self._versions = {kind: version + 1 for kind, version in self._versions.items()}
         self._filtered.clear()
