@@ -1,0 +1,59 @@
+"""healthd in-process with N checks on a short interval, reporting how late each run started."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from healthd import log
+from healthd.config import parse_config
+from healthd.daemon import Daemon
+
+
+def config(checks: int, interval: str, port: int) -> str:
+    """A config of `checks` instantly passing checks on one interval."""
+    head = f'[server]\nport = {port}\n[scheduler]\ninterval = "{interval}"\ntimeout = "500ms"\n'
+    body = "".join(
+        f'[[checks]]\nname = "c{i:05d}"\ntype = "python"\ncallable = "bench.probes:ok"\n'
+        for i in range(checks)
+    )
+    return head + body
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--checks", type=int, default=1000)
+    parser.add_argument("--interval", default="1s")
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--duration", type=float, default=30.0)
+    args = parser.parse_args()
+    log.configure("warning", "json", sys.stderr)
+    daemon = Daemon(parse_config(config(args.checks, args.interval, args.port), "bench"))
+    runner = web.AppRunner(daemon.app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", args.port).start()
+    print(json.dumps({"event": "listening"}), flush=True)
+    await asyncio.sleep(args.warmup)
+    daemon.progress.lateness.clear()
+    daemon.progress.lateness = type(daemon.progress.lateness)(maxlen=10_000_000)
+    print(json.dumps({"event": "measuring"}), flush=True)
+    await asyncio.sleep(args.duration)
+    lateness = sorted(daemon.progress.lateness)
+    print(json.dumps({"event": "done", "lateness": lateness}), flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
