@@ -11,9 +11,10 @@ import orjson
 
 from healthd import __version__, log
 from healthd.config import Config, ConfigError, load_config
-from healthd.daemon import Daemon, StartError, serve
+from healthd.daemon import Daemon
 from healthd.durations import format_duration
 from healthd.result import Record
+from healthd.service import StartError, serve
 
 EXIT_OK = 0
 EXIT_FAILING = 1
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             log.configure(config.logging.level, config.logging.format)
-            return asyncio.run(serve(config))
+            return serve(config, args.config)
         log.configure("error", config.logging.format, sys.stderr)
         if args.command == "check":
             return asyncio.run(_check(config, as_json=args.json))

@@ -1,10 +1,10 @@
-"""The running daemon: builds checks from the config, serves them, stops cleanly on a signal."""
+"""The daemon's parts for one configuration, and how a new configuration replaces it."""
 
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 
 import structlog
 from aiohttp import web
@@ -20,11 +20,15 @@ from healthd.store import Entry, Store
 
 log = structlog.get_logger("healthd")
 
-SHUTDOWN_GRACE = 3.0
 
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What applying a new configuration did, by check name."""
 
-class StartError(Exception):
-    """The daemon cannot start (the port is taken, …); the text says why."""
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    kept: list[str]
 
 
 class Daemon:
@@ -34,11 +38,16 @@ class Daemon:
         self.config = config
         self.progress = Progress()
         self.http = SharedSession()
-        env = CheckEnv(progress=self.progress, http=self.http)
-        self.checks: list[Check] = [build_check(c.spec, c.timing, env) for c in config.checks]
-        self.store = Store(Entry(c.name, c.kind, c.tags) for c in self.checks)
+        self._env = CheckEnv(progress=self.progress, http=self.http)
+        self.checks: list[Check] = [build_check(c.spec, c.timing, self._env) for c in config.checks]
+        self.store = Store(_entry(c) for c in self.checks)
         self.runner = Runner(self.store)
         self.scheduler = Scheduler(self.runner, self.progress)
+
+    def status(self) -> str:
+        """One line for systemd's STATUS=: how many checks, how many passing."""
+        total, passing = self.store.counts()
+        return f"{total} checks, {passing} passing"
 
     async def run_once(self) -> None:
         """Run every check once, concurrently (for `healthd check`)."""
@@ -52,6 +61,32 @@ class Daemon:
         self.scheduler.start(self.checks)
         yield
         await self.close()
+
+    async def apply(self, new: Config) -> Changes:
+        """Switch to a new configuration; unchanged checks keep their records and schedules."""
+        old = {item.spec.name: item for item in self.config.checks}
+        fresh = {item.spec.name: item for item in new.checks}
+        kept = [name for name, item in fresh.items() if old.get(name) == item]
+        changed = [name for name in fresh if name in old and name not in kept]
+        added = [name for name in fresh if name not in old]
+        removed = [name for name in old if name not in fresh]
+        current = {check.name: check for check in self.checks}
+        # Build everything first: if a check cannot be built, nothing has changed yet.
+        checks = [
+            current[name] if name in kept else build_check(item.spec, item.timing, self._env)
+            for name, item in fresh.items()
+        ]
+        for name in removed + changed:
+            self.scheduler.remove(name)
+        await self.runner.cancel(set(removed + changed))
+        self.store.set_entries((_entry(check) for check in checks), keep=kept)
+        by_name = {check.name: check for check in checks}
+        for name in changed + added:
+            self.scheduler.add(by_name[name])
+        self.checks = checks
+        # The listening socket is not reopened: [server] keeps its running values.
+        self.config = replace(new, server=self.config.server)
+        return Changes(added=added, changed=changed, removed=removed, kept=kept)
 
     async def close(self) -> None:
         """Stop scheduling, cancel runs under way, close shared clients."""
@@ -68,43 +103,5 @@ class Daemon:
         )
 
 
-async def serve(config: Config) -> int:
-    """Serve until SIGTERM or SIGINT; return the exit code."""
-    daemon = Daemon(config)
-    runner = web.AppRunner(
-        daemon.app(), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
-    )
-    host, port = config.server.host, config.server.port
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        reason = exc.strerror or str(exc)
-        raise StartError(f"cannot listen on {_address(host, port)}: {reason}") from None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    log.info(
-        "healthd started",
-        address=_address(host, _bound_port(runner, port)),
-        config=config.source,
-        checks=[f"{c.name} ({c.kind}, {c.spec.type})" for c in daemon.checks],
-    )
-    await stop.wait()
-    await runner.cleanup()
-    log.info("healthd stopped")
-    return 0
-
-
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _bound_port(runner: web.AppRunner, configured: int) -> int:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return configured
+def _entry(check: Check) -> Entry:
+    return Entry(check.name, check.kind, check.tags)

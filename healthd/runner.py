@@ -39,12 +39,12 @@ class Runner:
     def __init__(self, store: Store, workers: int = DEFAULT_WORKERS) -> None:
         self._store = store
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="healthd-check")
-        self._busy: set[str] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._busy: set[Check] = set()
+        self._tasks: dict[asyncio.Task[Any], Check] = {}
 
     async def due(self, check: Check) -> Record:
         """A scheduled run: skipped as a failure while the previous one is still going."""
-        if check.name in self._busy:
+        if check in self._busy:
             return self._store.record(
                 check.name, Outcome(error=IN_PROGRESS_ERROR), time.time_ns(), 0
             )
@@ -58,16 +58,16 @@ class Runner:
 
     async def run(self, check: Check) -> Record:
         """Run the check now and record what it gave."""
-        self._busy.add(check.name)
+        self._busy.add(check)
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)
+            self._tasks[task] = check
         started = time.perf_counter_ns()
         try:
             outcome = await self._outcome(check)
         finally:
             if task is not None:
-                self._tasks.discard(task)
+                self._tasks.pop(task, None)
         duration = time.perf_counter_ns() - started
         return self._store.record(check.name, outcome, time.time_ns(), duration)
 
@@ -79,7 +79,7 @@ class Runner:
                 if check.blocking:
                     future = asyncio.get_running_loop().run_in_executor(self._pool, check.probe)
                     # The thread cannot be stopped: the check stays busy until it really ends.
-                    future.add_done_callback(lambda _: self._busy.discard(check.name))
+                    future.add_done_callback(lambda _: self._busy.discard(check))
                     released_by_thread = True
                     value = await asyncio.shield(future)
                 else:
@@ -94,7 +94,7 @@ class Runner:
             return failure(exc)
         finally:
             if not released_by_thread:
-                self._busy.discard(check.name)
+                self._busy.discard(check)
         try:
             return Outcome(message=to_json(value))
         except TypeError as exc:
@@ -102,12 +102,20 @@ class Runner:
 
     def is_busy(self, name: str) -> bool:
         """True while a run of the named check is under way."""
-        return name in self._busy
+        return any(check.name == name for check in self._busy)
+
+    async def cancel(self, names: set[str]) -> None:
+        """Cancel the runs under way of the named checks (a reload changed or removed them)."""
+        await self._cancel([t for t, check in self._tasks.items() if check.name in names])
 
     async def close(self) -> None:
         """Cancel runs under way, wait for them, and let the worker threads go."""
-        tasks = [task for task in self._tasks if task is not asyncio.current_task()]
+        await self._cancel(list(self._tasks))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+        tasks = [task for task in tasks if task is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import zlib
 from collections import deque
@@ -16,6 +18,13 @@ from healthd.checks.base import Check
 from healthd.runner import Runner
 
 FIRST_RUN = "{}#first"
+HEARTBEAT = "#heartbeat"  # "#" cannot start a check name
+HEARTBEAT_EVERY = 1.0
+
+
+def _not_a_cancellation(record: logging.LogRecord) -> bool:
+    """APScheduler logs the jobs it cancels at shutdown as errors; they are not."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 def phase(name: str, interval: float) -> float:
@@ -68,6 +77,9 @@ class Scheduler:
         self._runner = runner
         self._progress = progress
         self._checks: dict[str, Check] = {}
+        self._last_beat = time.monotonic()
+        self._closing = False
+        logging.getLogger("apscheduler.executors.default").addFilter(_not_a_cancellation)
         self._aps = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -81,8 +93,28 @@ class Scheduler:
     def start(self, checks: Iterable[Check]) -> None:
         """Schedule every check and start ticking (needs a running event loop)."""
         self._aps.start()
+        self._last_beat = time.monotonic()
+        self._aps.add_job(
+            self._beat,
+            IntervalTrigger(seconds=HEARTBEAT_EVERY, timezone=UTC),
+            id=HEARTBEAT,
+            name=HEARTBEAT,
+            next_run_time=datetime.now(UTC),
+        )
         for check in checks:
             self.add(check)
+
+    def making_progress(self, now: float) -> bool:
+        """True while APScheduler runs, its heartbeat job fires, and no check's job is overdue."""
+        return (
+            self._aps.running
+            and not self._closing
+            and now - self._last_beat <= 3 * HEARTBEAT_EVERY + 1.0
+            and not self._progress.overdue(now)
+        )
+
+    async def _beat(self) -> None:
+        self._last_beat = time.monotonic()
 
     def add(self, check: Check) -> None:
         """Schedule one check: first run after its initial delay, then every interval.
@@ -123,12 +155,12 @@ class Scheduler:
 
     def scheduled_names(self) -> list[str]:
         """Names of the checks with a job."""
-        return sorted({job.name for job in self._aps.get_jobs()})
+        return sorted({job.name for job in self._aps.get_jobs() if job.name != HEARTBEAT})
 
     async def _fire(self, name: str, scheduled: float | None = None) -> None:
         check = self._checks.get(name)
         job = self._aps.get_job(name)
-        if check is None or job is None:
+        if check is None or job is None or self._closing:
             return
         now = time.time()
         # APScheduler has already moved the job to its next time when this runs.
@@ -136,9 +168,15 @@ class Scheduler:
         if scheduled is None:
             scheduled = following - check.timing.interval
         self._progress.fired(name, time.monotonic(), now - scheduled, following - now)
-        await self._runner.due(check)
+        try:
+            await self._runner.due(check)
+        except asyncio.CancelledError:
+            return  # cancelled by a reload or shutdown, not a failed job for APScheduler to log
 
     def stop(self) -> None:
         """Stop firing jobs; runs under way are the runner's to cancel."""
+        self._closing = True
         if self._aps.running:
+            # AsyncIOScheduler shuts down on the loop's next turn; until then jobs that fire
+            # return at once (see _fire), so nothing new starts.
             self._aps.shutdown(wait=False)

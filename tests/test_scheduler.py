@@ -122,3 +122,22 @@ async def test_after_the_first_run_each_check_keeps_its_own_phase(
     finally:
         scheduler.stop()
         await runner.close()
+
+
+async def test_making_progress_needs_a_running_scheduler_and_a_fresh_heartbeat(
+    make_check: Callable[..., Check],
+) -> None:
+    import time
+
+    check = make_check(name="x", type="command", command=["true"], interval="1h", timeout="1s")
+    _, runner, scheduler = setup(check)
+    assert not scheduler.making_progress(time.monotonic())
+    scheduler.start([check])
+    try:
+        assert scheduler.making_progress(time.monotonic())
+        # Seen from a minute on with no heartbeat since: a wedged scheduler.
+        assert not scheduler.making_progress(time.monotonic() + 60)
+    finally:
+        scheduler.stop()
+        await runner.close()
+    assert not scheduler.making_progress(time.monotonic())

@@ -1,0 +1,178 @@
+"""`healthd serve` under systemd: readiness, status, watchdog, reload on SIGHUP, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from healthd import log as logging_setup
+from healthd.config import Config, ConfigError, load_config
+from healthd.daemon import Daemon
+from healthd.notify import Notifier, watchdog_interval
+
+log = structlog.get_logger("healthd")
+
+SHUTDOWN_GRACE = 3.0  # for requests in flight; the whole stop stays within systemd's 5 s
+
+
+class StartError(Exception):
+    """The daemon cannot start (the port is taken, …); the text says why."""
+
+
+def address(host: str, port: int) -> str:
+    """host:port, IPv6 in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class Service:
+    """One run of the daemon, from listening to a clean stop."""
+
+    def __init__(self, config: Config, config_path: str | None) -> None:
+        self.daemon = Daemon(config)
+        self.config_path = config_path
+        self.notifier = Notifier()
+        self._stop = asyncio.Event()
+        self._reload_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._status = ""
+
+    async def run(self) -> int:
+        """Serve until SIGTERM or SIGINT; return the exit code."""
+        config = self.daemon.config
+        runner = web.AppRunner(
+            self.daemon.app(),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_GRACE,
+        )
+        await runner.setup()  # starts the scheduler: every check is scheduled from here on
+        host, port = config.server.host, config.server.port
+        try:
+            await web.TCPSite(runner, host, port, reuse_address=True).start()
+        except OSError as exc:
+            await runner.cleanup()
+            reason = exc.strerror or str(exc)
+            raise StartError(f"cannot listen on {address(host, port)}: {reason}") from None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
+        log.info(
+            "healthd started",
+            address=address(host, _bound_port(runner, port)),
+            config=config.source,
+            checks=[f"{c.name} ({c.kind}, {c.spec.type})" for c in self.daemon.checks],
+        )
+        self.daemon.store.listen(lambda name, record: self._update_status())
+        self._status = self.daemon.status()
+        self.notifier.ready(self._status)
+        interval = watchdog_interval()
+        if interval is not None and self.notifier.enabled:
+            self._spawn(self._watchdog(interval))
+        await self._stop.wait()
+        self.notifier.stopping()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await runner.cleanup()
+        self.notifier.close()
+        log.info("healthd stopped")
+        return 0
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _spawn_reload(self) -> None:
+        if not self._stop.is_set():
+            self._spawn(self.reload())
+
+    def _update_status(self) -> None:
+        status = self.daemon.status()
+        if status != self._status:
+            self._status = status
+            self.notifier.status(status)
+
+    async def _watchdog(self, interval: float) -> None:
+        """Ping systemd every half period, only while the scheduler is really making progress."""
+        stalled = False
+        while True:
+            if self.daemon.scheduler.making_progress(time.monotonic()):
+                self.notifier.watchdog()
+                stalled = False
+            elif not stalled:
+                stalled = True
+                log.error("scheduler is not making progress; withholding watchdog pings")
+            await asyncio.sleep(interval)
+
+    async def reload(self) -> None:
+        """Re-read the config; keep running the old one if the new one is not valid."""
+        async with self._reload_lock:
+            self.notifier.reloading()
+            try:
+                await self._reload()
+            finally:
+                self.notifier.ready(self.daemon.status())
+
+    async def _reload(self) -> None:
+        try:
+            new = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as exc:
+            log.error("config reload failed; keeping the running configuration", error=exc.render())
+            return
+        old = self.daemon.config
+        if new.logging != old.logging:
+            logging_setup.configure(new.logging.level, new.logging.format)
+        if new.server != old.server:
+            log.warning(
+                "[server] settings changed; restart healthd to apply them",
+                running=old.server.model_dump(),
+                configured=new.server.model_dump(),
+            )
+        try:
+            changes = await self.daemon.apply(new)
+        except Exception as exc:  # a check that validates but cannot be built
+            log.error(
+                "config reload failed; keeping the running configuration",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return
+        log.info(
+            "config reloaded",
+            config=new.source,
+            added=changes.added,
+            changed=changes.changed,
+            removed=changes.removed,
+            kept=len(changes.kept),
+        )
+        self._update_status()
+
+
+def _bound_port(runner: web.AppRunner, configured: int) -> int:
+    for bound in runner.addresses:
+        if isinstance(bound, tuple) and len(bound) >= 2:
+            return int(bound[1])
+    return configured
+
+
+def serve(config: Config, config_path: str | None) -> int:
+    """Run the service to its end; return the exit code (never waits on a wedged check thread)."""
+    code = asyncio.run(Service(config, config_path).run())
+    # A blocking check stuck in its worker thread must not hold the process after a clean stop:
+    # the interpreter would join that thread at exit, for as long as the check hangs.
+    if threading.active_count() > 1:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -1,0 +1,76 @@
+"""The unit file in systemd/: it verifies and rates 2.0 or better in systemd's security audit."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIT = ROOT / "systemd" / "healthd.service"
+
+needs_analyze = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None,
+    reason="systemd-analyze is not installed (apt-get install systemd)",
+)
+
+
+def installed_healthd() -> str:
+    script = Path(sys.executable).with_name("healthd")
+    return str(script) if script.exists() else shutil.which("healthd") or "/usr/bin/true"
+
+
+@needs_analyze
+def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    # Verified as installed: ExecStart pointing at this environment's healthd.
+    unit = tmp_path / "healthd.service"
+    unit.write_text(UNIT.read_text().replace("/opt/healthd/bin/healthd", installed_healthd()))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "healthd.service" not in result.stderr, result.stderr
+
+
+@needs_analyze
+def test_unit_rates_ok_in_the_security_audit() -> None:
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(UNIT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    match = re.search(r"Overall exposure level for healthd\.service: (\d+\.\d+)", result.stdout)
+    assert match is not None, result.stdout + result.stderr
+    assert float(match.group(1)) <= 2.0, result.stdout
+
+
+def test_unit_is_notify_with_watchdog_reload_and_restart() -> None:
+    text = UNIT.read_text()
+    for line in (
+        "Type=notify",
+        "Restart=on-failure",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "DynamicUser=yes",
+        "--config /etc/healthd/config.toml",
+    ):
+        assert line in text
+    assert re.search(r"^WatchdogSec=\d+s$", text, re.M)
+
+
+def test_drop_in_example_only_names_service_settings() -> None:
+    text = (ROOT / "systemd" / "command-checks.conf.example").read_text()
+    assert text.count("[Service]") == 1
+    keys = re.findall(r"^([A-Za-z]+)=", text, re.M)
+    assert keys and set(keys) <= {
+        "ProtectProc",
+        "PrivateUsers",
+        "RestrictAddressFamilies",
+        "MemoryDenyWriteExecute",
+        "ReadWritePaths",
+        "ProtectHome",
+    }
