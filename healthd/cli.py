@@ -140,6 +140,7 @@ def describe(config: Config) -> str:
     for item in config.checks:
         spec, timing = item.spec, item.timing
         tags = f" tags={','.join(spec.tags)}" if spec.tags else ""
+        tags += "" if spec.critical else " non-critical"
         lines.append(
             f"  {spec.name}: {spec.type} {spec.kind} every {format_duration(timing.interval)}"
             f" timeout {format_duration(timing.timeout)}"

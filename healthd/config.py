@@ -156,6 +156,10 @@ def _validate_check(
         found = "missing" if kind is None else f"unknown type {kind!r}"
         problems.append(f"{key_path((*where, 'type'))}: {found}; expected one of: {expected}")
         return None
+    missing = types[kind].missing()
+    if missing:
+        problems.append(f"{key_path((*where, 'type'))}: the {kind} check type {missing}")
+        return None
     try:
         return types[kind].spec.model_validate(entry)
     except ValidationError as exc:

@@ -104,4 +104,4 @@ class Daemon:
 
 
 def _entry(check: Check) -> Entry:
-    return Entry(check.name, check.kind, check.tags)
+    return Entry(check.name, check.kind, check.tags, check.critical)

@@ -15,6 +15,7 @@ class Outcome:
 
     message: bytes | None = None
     error: str | None = None
+    degraded: bool = False  # a failure that degrades rather than fails (Monitoring Plugins WARNING)
 
     @property
     def passed(self) -> bool:
@@ -32,6 +33,7 @@ class Record:
     contiguous_failures: int = 0
     time_of_first_failure_ns: int | None = None
     has_passed: bool = False
+    degraded: bool = False
 
     @property
     def passed(self) -> bool:
@@ -64,6 +66,7 @@ def advance(record: Record, outcome: Outcome, finished_ns: int, duration_ns: int
         duration_ns=duration_ns,
         contiguous_failures=record.contiguous_failures + 1,
         time_of_first_failure_ns=first_failure,
+        degraded=outcome.degraded,
     )
 
 

@@ -26,9 +26,9 @@ def failure(exc: BaseException) -> Outcome:
     """The outcome of a probe that raised."""
     if isinstance(exc, CheckFailed):
         try:
-            return Outcome(message=to_json(exc.message), error=exc.error)
+            return Outcome(message=to_json(exc.message), error=exc.error, degraded=exc.degraded)
         except TypeError:
-            return Outcome(error=exc.error)
+            return Outcome(error=exc.error, degraded=exc.degraded)
     text = str(exc)
     return Outcome(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 

@@ -26,6 +26,11 @@ class Entry:
     name: str
     kind: Kind
     tags: frozenset[str]
+    critical: bool = True
+
+    def counts_against(self, record: Record) -> bool:
+        """True when this record makes answers unhealthy (not merely degraded)."""
+        return not record.passed and self.critical and not record.degraded
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,7 @@ class Answer:
 
     body: bytes
     healthy: bool
+    degraded: bool = False  # healthy, but some check in it is failing (non-critical, WARNING)
 
 
 class Store:
@@ -44,7 +50,9 @@ class Store:
         self._records: dict[str, Record] = {}
         self._rendered: dict[str, bytes] = {}
         self._by_kind: dict[Kind, list[str]] = {kind: [] for kind in KINDS}
+        # Per kind: checks failing at all, and those whose failure makes answers unhealthy.
         self._failing: dict[Kind, set[str]] = {kind: set() for kind in KINDS}
+        self._unhealthy: dict[Kind, set[str]] = {kind: set() for kind in KINDS}
         self._answers: dict[Kind, Answer | None] = dict.fromkeys(KINDS)
         self._versions: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self._filtered: OrderedDict[tuple[Kind, frozenset[str]], tuple[int, Answer]] = OrderedDict()
@@ -70,7 +78,11 @@ class Store:
         for kind in KINDS:
             # Go's encoding/json writes map keys sorted; answers list checks in that order.
             self._by_kind[kind] = sorted(n for n, e in self._entries.items() if e.kind == kind)
-            self._failing[kind] = {n for n in self._by_kind[kind] if not self._records[n].passed}
+            names = self._by_kind[kind]
+            self._failing[kind] = {n for n in names if not self._records[n].passed}
+            self._unhealthy[kind] = {
+                n for n in names if self._entries[n].counts_against(self._records[n])
+            }
         self._invalidate_all()
 
     def names(self) -> list[str]:
@@ -94,10 +106,14 @@ class Store:
         after = advance(before, outcome, finished_ns, duration_ns)
         self._records[name] = after
         self._rendered[name] = check_entry(name, after)
-        if after.passed:
-            self._failing[entry.kind].discard(name)
-        else:
-            self._failing[entry.kind].add(name)
+        for group, member in (
+            (self._failing[entry.kind], not after.passed),
+            (self._unhealthy[entry.kind], entry.counts_against(after)),
+        ):
+            if member:
+                group.add(name)
+            else:
+                group.discard(name)
         self._answers[entry.kind] = None
         self._versions[entry.kind] += 1
         self.version += 1
@@ -112,9 +128,11 @@ class Store:
             cached = self._answers[kind]
             if cached is None:
                 names = self._by_kind[kind]
+                healthy = not self._unhealthy[kind]
                 cached = Answer(
-                    result_body([self._rendered[n] for n in names], not self._failing[kind]),
-                    not self._failing[kind],
+                    result_body([self._rendered[n] for n in names], healthy),
+                    healthy,
+                    healthy and bool(self._failing[kind]),
                 )
                 self._answers[kind] = cached
             return cached
@@ -125,8 +143,11 @@ class Store:
             self._filtered.move_to_end(key)
             return cached_filtered[1]
         selected = [n for n in self._by_kind[kind] if self._selected(n, key[1])]
-        healthy = not any(n in self._failing[kind] for n in selected)
-        found = Answer(result_body([self._rendered[n] for n in selected], healthy), healthy)
+        healthy = not any(n in self._unhealthy[kind] for n in selected)
+        degraded = healthy and any(n in self._failing[kind] for n in selected)
+        found = Answer(
+            result_body([self._rendered[n] for n in selected], healthy), healthy, degraded
+        )
         self._filtered[key] = (version, found)
         self._filtered.move_to_end(key)
         if len(self._filtered) > FILTER_CACHE_SIZE:

@@ -246,3 +246,18 @@ async def test_other_methods_are_405_with_allow(
 async def test_unknown_paths_are_404(client: TestClient[Any, Any], path: str) -> None:
     response = await client.get(path)
     assert response.status == 404
+
+
+async def test_get_stays_200_when_only_non_critical_checks_fail(aiohttp_client: Any) -> None:
+    store = Store(
+        [
+            Entry("core", "health", frozenset()),
+            Entry("optional", "health", frozenset(), critical=False),
+        ]
+    )
+    client = await aiohttp_client(create_app(store))
+    store.record("core", Outcome(), 1, 1)
+    store.record("optional", Outcome(error="down"), 1, 1)
+    response = await client.get("/ext/health")
+    assert response.status == 200
+    assert (await response.json())["healthy"] is True

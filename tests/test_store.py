@@ -150,3 +150,32 @@ def test_listeners_hear_every_run(store: Store) -> None:
     unsubscribe()
     store.record("global", FAIL, 3, 1)
     assert heard == [("global", 1), ("global", 2)]
+
+
+def test_a_non_critical_failure_degrades_but_keeps_healthy() -> None:
+    store = Store(
+        [
+            Entry("core", "health", frozenset()),
+            Entry("extra", "health", frozenset({"x"}), critical=False),
+        ]
+    )
+    store.record("core", PASS, 1, 1)
+    answer = store.answer("health")
+    assert (answer.healthy, answer.degraded) == (True, True)  # extra has not run yet
+    store.record("extra", FAIL, 2, 1)
+    answer = store.answer("health")
+    assert (answer.healthy, answer.degraded) == (True, True)
+    assert json.loads(answer.body)["checks"]["extra"]["error"] == {"message": "down"}
+    assert json.loads(answer.body)["healthy"] is True
+    store.record("extra", PASS, 3, 1)
+    assert (store.answer("health").healthy, store.answer("health").degraded) == (True, False)
+    store.record("core", FAIL, 4, 1)
+    assert (store.answer("health").healthy, store.answer("health").degraded) == (False, False)
+
+
+def test_a_degraded_outcome_of_a_critical_check_keeps_healthy() -> None:
+    store = Store([Entry("plugin", "health", frozenset())])
+    store.record("plugin", Outcome(error="WARNING: slow", degraded=True), 1, 1)
+    answer = store.answer("health")
+    assert (answer.healthy, answer.degraded) == (True, True)
+    assert store.get("plugin").contiguous_failures == 1

@@ -23,10 +23,11 @@ CHECK_NAME_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 class CheckFailed(Exception):
     """Raised by a probe to fail with a readable error and, optionally, a message of details."""
 
-    def __init__(self, error: str, message: Any = None) -> None:
+    def __init__(self, error: str, message: Any = None, *, degraded: bool = False) -> None:
         super().__init__(error)
         self.error = error
         self.message = message
+        self.degraded = degraded
 
 
 class CheckSpec(BaseModel):
@@ -41,6 +42,7 @@ class CheckSpec(BaseModel):
     interval: Duration | None = None
     timeout: Duration | None = None
     initial_delay: Duration | None = None
+    critical: bool = True
 
     def target(self) -> str:
         """What the check looks at, for `healthd validate` (secrets redacted)."""
@@ -67,6 +69,7 @@ class Check:
     probe: Probe
     blocking: bool
     spec: CheckSpec = field(compare=False)
+    critical: bool = True
 
 
 class Progress(Protocol):

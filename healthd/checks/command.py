@@ -20,15 +20,20 @@ STDERR_TAIL_LIMIT = 4096
 PRIVATE_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "HEALTHD_TOKEN")
 
 
-class CommandSpec(CheckSpec):
-    """Keys of a `command` check."""
+class CommandKeys(CheckSpec):
+    """Keys shared by the checks that run a program: `command` (argv) and `env`."""
 
-    type: Literal["command"]
     command: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
     env: dict[str, str] = {}
 
     def target(self) -> str:
         return shlex.join(self.command)
+
+
+class CommandSpec(CommandKeys):
+    """Keys of a `command` check."""
+
+    type: Literal["command"]
 
 
 def child_environment(extra: dict[str, str]) -> dict[str, str]:

@@ -15,23 +15,41 @@ BODY_LIMIT = 1024 * 1024
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-class HttpSpec(CheckSpec):
-    """Keys of an `http` check."""
+class HttpTarget(CheckSpec):
+    """Keys shared by the checks that talk HTTP: `url` and `headers`."""
 
-    type: Literal["http"]
     url: str
-    method: Method = "GET"
-    expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] | None = None
     headers: dict[str, str] = {}
-    body_contains: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        url = URL(value)
+        try:
+            url = URL(value)
+        except ValueError:
+            raise ValueError("expected an absolute http:// or https:// URL") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError("expected an absolute http:// or https:// URL")
         return value
+
+    def shown_url(self) -> str:
+        """The URL as logs and answers may show it."""
+        return redact_url(self.url)
+
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in an error: URL passwords and secret-looking headers."""
+        return url_secrets(self.url) + tuple(
+            value for key, value in self.headers.items() if secret_name(key)
+        )
+
+
+class HttpSpec(HttpTarget):
+    """Keys of an `http` check."""
+
+    type: Literal["http"]
+    method: Method = "GET"
+    expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] | None = None
+    body_contains: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("method", mode="before")
     @classmethod
@@ -39,7 +57,7 @@ class HttpSpec(CheckSpec):
         return value.upper() if isinstance(value, str) else value
 
     def target(self) -> str:
-        return f"{self.method} {redact_url(self.url)}"
+        return f"{self.method} {self.shown_url()}"
 
 
 class SharedSession:
@@ -68,10 +86,8 @@ def status_expected(status: int, expected: tuple[int, ...] | None) -> bool:
 
 def build(spec: HttpSpec, env: CheckEnv) -> Probe:
     """Return a probe that makes one request."""
-    secrets = url_secrets(spec.url) + tuple(
-        value for key, value in spec.headers.items() if secret_name(key)
-    )
-    shown_url = redact_url(spec.url)
+    secrets = spec.secrets()
+    shown_url = spec.shown_url()
     wanted = "2xx" if spec.expect_status is None else ", ".join(map(str, spec.expect_status))
 
     async def probe() -> dict[str, Any]:

@@ -1,0 +1,76 @@
+"""`process`: passes while a process (by name or pidfile) exists and is not a zombie."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import psutil
+from pydantic import Field, model_validator
+
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe, os_error_text
+
+
+class ProcessSpec(CheckSpec):
+    """Keys of a `process` check: `process_name` or `pidfile` (`name` is the check's own)."""
+
+    type: Literal["process"]
+    process_name: Annotated[str, Field(min_length=1)] | None = None
+    pidfile: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.process_name is None) == (self.pidfile is None):
+            raise ValueError("set exactly one of process_name and pidfile")
+        return self
+
+    def target(self) -> str:
+        return f"pidfile {self.pidfile}" if self.pidfile else f"process {self.process_name}"
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return bool(process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def by_pidfile(path: str) -> dict[str, Any]:
+    """The pid in the file, if that process lives."""
+    try:
+        text = Path(path).read_text().strip()
+    except OSError as exc:
+        raise CheckFailed(f"cannot read {path}: {os_error_text(exc)}") from exc
+    if not text.isdigit():
+        raise CheckFailed(f"{path} does not hold a process id")
+    pid = int(text)
+    try:
+        process = psutil.Process(pid)
+    except psutil.Error:
+        raise CheckFailed(f"process {pid} from {path} is not running") from None
+    if not _alive(process):
+        raise CheckFailed(f"process {pid} from {path} is a zombie", {"pid": pid})
+    return {"pid": pid}
+
+
+def by_name(name: str) -> dict[str, Any]:
+    """The lowest pid of the live processes called `name` (by name or argv[0])."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        argv0 = os.path.basename(cmdline[0]) if cmdline else ""
+        if name in (process.info["name"], argv0) and _alive(process):
+            found.append(process.pid)
+    if not found:
+        raise CheckFailed(f"no process named {name} is running")
+    return {"pid": min(found), "count": len(found)}
+
+
+def build(spec: ProcessSpec, env: CheckEnv) -> Probe:
+    """Return a blocking probe (it walks /proc)."""
+    if spec.pidfile is not None:
+        pidfile = spec.pidfile
+        return lambda: by_pidfile(pidfile)
+    name = spec.process_name or ""
+    return lambda: by_name(name)
