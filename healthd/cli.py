@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from healthd import __version__, log
+from healthd import __version__, log, status
 from healthd.config import Config, ConfigError, load_config
 from healthd.daemon import Daemon
 from healthd.durations import format_duration
@@ -40,12 +40,25 @@ def parser() -> argparse.ArgumentParser:
 
     validate_cmd = commands.add_parser("validate", help="validate the config and show the checks")
     validate_cmd.add_argument("--config", metavar="FILE", help=config_help)
+
+    status_cmd = commands.add_parser("status", help="show a running daemon's checks")
+    status_cmd.add_argument(
+        "--url",
+        default=status.DEFAULT_URL,
+        help=f"the daemon's JSON-RPC endpoint (default {status.DEFAULT_URL})",
+    )
+    status_cmd.add_argument(
+        "--token-file", metavar="F", help="file holding the bearer token (default: $HEALTHD_TOKEN)"
+    )
+    status_cmd.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C")
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = parser().parse_args(argv)
+    if args.command == "status":
+        return status.run(args.url, args.token_file, args.watch)
     try:
         config = load_config(args.config)
         if args.command == "serve":
@@ -135,6 +148,7 @@ def describe(config: Config) -> str:
     lines = [
         f"config: {config.source}",
         f"listen: {server.host}:{server.port} (max body {server.max_body_bytes} bytes)",
+        f"access: {_access(config)}",
         f"checks: {len(config.checks)}",
     ]
     for item in config.checks:
@@ -146,4 +160,14 @@ def describe(config: Config) -> str:
             f" timeout {format_duration(timing.timeout)}"
             f" first after {format_duration(timing.initial_delay)}{tags}: {spec.target()}"
         )
+    for view in config.views:
+        tags = f" tags={','.join(view.tags)}" if view.tags else ""
+        lines.append(f"view: {view.path} ({view.format}, {view.kind}{tags})")
     return "\n".join(lines)
+
+
+def _access(config: Config) -> str:
+    if config.token is None:
+        return "open (no token set)"
+    source = config.server.token_file or "$HEALTHD_TOKEN"
+    return f"bearer token required for detail (from {source})"

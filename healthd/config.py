@@ -5,18 +5,19 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from healthd.checks import check_types
-from healthd.checks.base import CheckSpec, Duration, Timing
+from healthd.checks.base import CheckSpec, Duration, Kind, Timing
 from healthd.durations import format_duration
 
 ENV_CONFIG = "HEALTHD_CONFIG"
+ENV_TOKEN = "HEALTHD_TOKEN"
 EMBEDDED_DEFAULT = "<embedded default>"
 
 
@@ -48,6 +49,23 @@ class ServerConfig(_Section):
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 9660
     max_body_bytes: Annotated[int, Field(ge=1)] = 65536
+    token_file: Annotated[str, Field(min_length=1)] | None = None
+
+
+class ViewConfig(_Section):
+    """One [[views]] entry: another path serving the results in another format."""
+
+    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$")]
+    format: Literal["avalanche", "simple", "components", "health+json", "short"]
+    kind: Kind = "health"
+    tags: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    instance_id: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _instance_id_for_components(self) -> ViewConfig:
+        if self.instance_id is not None and self.format != "components":
+            raise ValueError("instance_id applies only to the components format")
+        return self
 
 
 class SchedulerConfig(_Section):
@@ -82,6 +100,8 @@ class Config:
     scheduler: SchedulerConfig
     logging: LoggingConfig
     checks: tuple[CheckConfig, ...]
+    views: tuple[ViewConfig, ...] = ()
+    token: str | None = field(default=None, repr=False)  # the secret itself: never printed
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -115,8 +135,10 @@ def parse_config(text: str, source: str) -> Config:
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         problems.append("checks: expected an array of tables, written [[checks]]")
         entries = []
-    for key in raw.keys() - {"server", "scheduler", "logging", "checks"}:
+    for key in raw.keys() - {"server", "scheduler", "logging", "checks", "views"}:
         problems.append(f"{key}: unknown key")
+    views = _views(raw.get("views", []), problems)
+    token = _token(server, problems)
     checks: list[CheckConfig] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
@@ -132,7 +154,51 @@ def parse_config(text: str, source: str) -> Config:
     _check_default_timing(scheduler, problems)
     if problems:
         raise ConfigError(source, problems)
-    return Config(source, server, scheduler, logging, tuple(checks))
+    return Config(source, server, scheduler, logging, tuple(checks), views, token)
+
+
+RESERVED_PATHS = (
+    "/ext/health",
+    "/ext/health/health",
+    "/ext/health/readiness",
+    "/ext/health/liveness",
+    "/metrics",
+)
+
+
+def _views(entries: Any, problems: list[str]) -> tuple[ViewConfig, ...]:
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        problems.append("views: expected an array of tables, written [[views]]")
+        return ()
+    views: list[ViewConfig] = []
+    for index, entry in enumerate(entries):
+        where: tuple[str | int, ...] = ("views", index)
+        try:
+            view = ViewConfig.model_validate(entry)
+        except ValidationError as exc:
+            problems.extend(_problems(exc, where))
+            continue
+        if view.path in RESERVED_PATHS or view.path in {v.path for v in views}:
+            problems.append(f"{key_path((*where, 'path'))}: {view.path} is already served")
+            continue
+        views.append(view)
+    return tuple(views)
+
+
+def _token(server: ServerConfig, problems: list[str]) -> str | None:
+    """The bearer token: [server] token_file, else $HEALTHD_TOKEN, else None (no access control)."""
+    if server.token_file is None:
+        return os.environ.get(ENV_TOKEN, "").strip() or None
+    try:
+        token = Path(server.token_file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        problems.append(f"server.token_file: cannot read {server.token_file}: {reason}")
+        return None
+    if not token:
+        problems.append(f"server.token_file: {server.token_file} is empty")
+        return None
+    return token
 
 
 def _section(

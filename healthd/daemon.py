@@ -17,6 +17,7 @@ from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler
 from healthd.server import create_app
 from healthd.store import Entry, Store
+from healthd.views import View
 
 log = structlog.get_logger("healthd")
 
@@ -84,8 +85,10 @@ class Daemon:
         for name in changed + added:
             self.scheduler.add(by_name[name])
         self.checks = checks
-        # The listening socket is not reopened: [server] keeps its running values.
-        self.config = replace(new, server=self.config.server)
+        # Routes and the listening socket are not rebuilt: [server], [[views]] and the token
+        # keep their running values until a restart.
+        running = self.config
+        self.config = replace(new, server=running.server, views=running.views, token=running.token)
         return Changes(added=added, changed=changed, removed=removed, kept=kept)
 
     async def close(self) -> None:
@@ -100,6 +103,8 @@ class Daemon:
             self.store,
             max_body_bytes=self.config.server.max_body_bytes,
             background=self.lifecycle,
+            views=[View(self.store, view) for view in self.config.views],
+            token=self.config.token,
         )
 
 

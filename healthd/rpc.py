@@ -13,6 +13,7 @@ from jsonrpcserver.sentinels import NODATA
 from oslash.either import Left
 
 from healthd.checks.base import KINDS, Kind
+from healthd.openrpc import DOCUMENT_JSON
 from healthd.store import Store
 
 PARSE_ERROR = -32700
@@ -20,6 +21,7 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+UNAUTHORIZED = -32001  # healthd's own: a bearer token is required and none valid was sent
 
 # The specification's own wording (jsonrpcserver writes "Invalid request").
 SPEC_MESSAGES = {
@@ -28,6 +30,7 @@ SPEC_MESSAGES = {
     METHOD_NOT_FOUND: "Method not found",
     INVALID_PARAMS: "Invalid params",
     INTERNAL_ERROR: "Internal error",
+    UNAUTHORIZED: "unauthorized",
 }
 # Only these carry `data`: it explains the params; other errors answer as the spec's examples do.
 ERRORS_WITH_DATA = {INVALID_PARAMS}
@@ -52,8 +55,29 @@ Method = Callable[..., Any]
 
 
 def health_methods(store: Store) -> dict[str, Method]:
-    """`health.health`, `health.readiness` and `health.liveness` over the store."""
-    return {f"health.{kind}": _kind_method(store, kind) for kind in KINDS}
+    """`health.*` over the store, `healthd.checks`, and `rpc.discover` (OpenRPC)."""
+    methods = {f"health.{kind}": _kind_method(store, kind) for kind in KINDS}
+
+    def checks() -> Any:
+        return Success(
+            [
+                {
+                    "name": entry.name,
+                    "kind": entry.kind,
+                    "tags": sorted(entry.tags),
+                    "critical": entry.critical,
+                }
+                for kind in KINDS
+                for entry, _ in store.select(kind)
+            ]
+        )
+
+    def discover() -> Any:
+        return Success(orjson.Fragment(DOCUMENT_JSON))
+
+    methods["healthd.checks"] = checks
+    methods["rpc.discover"] = discover
+    return methods
 
 
 def _kind_method(store: Store, kind: Kind) -> Method:

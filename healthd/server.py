@@ -1,23 +1,58 @@
-"""aiohttp routes: GET answers from the store's bytes, POST is JSON-RPC; limits and status codes."""
+"""aiohttp routes: GET answers from ready-made bytes, POST is JSON-RPC; limits, access, status."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
 
 from healthd.checks.base import Kind
-from healthd.rpc import INVALID_REQUEST, JsonRpc, Method, error_response, health_methods
+from healthd.formats import Rendered
+from healthd.metrics import exposition, registry_for
+from healthd.rpc import (
+    INVALID_REQUEST,
+    UNAUTHORIZED,
+    JsonRpc,
+    Method,
+    error_response,
+    health_methods,
+)
 from healthd.store import Store
+from healthd.views import View
 
 DEFAULT_PREFIX = "/ext/health"
 JSON = "application/json"
+# Our metric and label names are all legacy-valid, so the text is format 0.0.4, which every
+# Prometheus version reads.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LIMITED = {True: b'{"healthy":true}', False: b'{"healthy":false}'}
 
 STORE = web.AppKey("store", Store)
 RPC = web.AppKey("rpc", JsonRpc)
 
 Background = Callable[[web.Application], AsyncIterator[None]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Access:
+    """Bearer-token access to detail; without a token configured, everyone has it."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = None if token is None else token.encode()
+
+    @property
+    def required(self) -> bool:
+        return self._token is not None
+
+    def allows(self, request: web.Request) -> bool:
+        """True when no token is set, or the request carries it (compared in constant time)."""
+        if self._token is None:
+            return True
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # Compared even for a wrong scheme, so the time taken says nothing about the token.
+        matches = hmac.compare_digest(given.strip().encode(), self._token)
+        return matches and scheme.lower() == "bearer"
 
 
 def create_app(
@@ -27,6 +62,8 @@ def create_app(
     max_body_bytes: int = 65536,
     background: Background | None = None,
     extra_methods: Mapping[str, Method] | None = None,
+    views: Sequence[View] = (),
+    token: str | None = None,
 ) -> web.Application:
     """The health application; `background` (the scheduler) lives as long as the app."""
     app = web.Application(client_max_size=max_body_bytes)
@@ -34,20 +71,29 @@ def create_app(
     app[RPC] = JsonRpc(
         {**health_methods(store), **(extra_methods or {})}, version=lambda: store.version
     )
+    access = Access(token)
     if background is not None:
         app.cleanup_ctx.append(background)
     base = app.router.add_resource(prefix)
-    base.add_route("GET", _get_handler("health"))
-    base.add_route("HEAD", _get_handler("health"))
-    base.add_route("POST", _post_handler(app[RPC], max_body_bytes))
+    _add_get(base, _kind_handler(kind="health", access=access))
+    base.add_route("POST", _post_handler(app[RPC], access))
     base.add_route("*", _not_allowed("GET, HEAD, POST"))
     for kind in ("health", "readiness", "liveness"):
         resource = app.router.add_resource(f"{prefix}/{kind}")
-        resource.add_route("GET", _get_handler(kind))
-        resource.add_route("HEAD", _get_handler(kind))
+        _add_get(resource, _kind_handler(kind=kind, access=access))
         resource.add_route("*", _not_allowed("GET, HEAD"))
+    for view in views:
+        _add_get(app.router.add_resource(view.path), _view_handler(view, access))
+        app.router.add_route("*", view.path, _not_allowed("GET, HEAD"))
+    _add_get(app.router.add_resource("/metrics"), _metrics_handler(store, access))
+    app.router.add_route("*", "/metrics", _not_allowed("GET, HEAD"))
     app.router.add_route("*", "/{path:.*}", _not_found)
     return app
+
+
+def _add_get(resource: web.Resource, handler: Handler) -> None:
+    resource.add_route("GET", handler)
+    resource.add_route("HEAD", handler)
 
 
 def json_response(body: bytes, status: int = 200, **headers: str) -> web.Response:
@@ -55,17 +101,49 @@ def json_response(body: bytes, status: int = 200, **headers: str) -> web.Respons
     return web.Response(body=body, status=status, content_type=JSON, headers=headers or None)
 
 
-def _get_handler(kind: Kind) -> Handler:
+def _kind_handler(kind: Kind, access: Access) -> Handler:
     async def get(request: web.Request) -> web.Response:
         tags = request.query.getall("tag", None) if request.query_string else None
         answer = request.app[STORE].answer(kind, tags)
-        return json_response(answer.body, 200 if answer.healthy else 503)
+        status = 200 if answer.healthy else 503
+        if not access.allows(request):
+            return json_response(LIMITED[answer.healthy], status)
+        return json_response(answer.body, status)
 
     return get
 
 
-def _post_handler(rpc: JsonRpc, max_body_bytes: int) -> Handler:
+def _view_handler(view: View, access: Access) -> Handler:
+    async def get(request: web.Request) -> web.Response:
+        answer: Rendered = view.answer()
+        if not access.allows(request):
+            return json_response(LIMITED[answer.healthy], answer.status)
+        return web.Response(
+            body=answer.body, status=answer.status, content_type=answer.content_type
+        )
+
+    return get
+
+
+def _metrics_handler(store: Store, access: Access) -> Handler:
+    registry = registry_for(store)
+
+    async def metrics(request: web.Request) -> web.Response:
+        if not access.allows(request):
+            return json_response(b'{"error":"unauthorized"}', 401, **{"WWW-Authenticate": "Bearer"})
+        return web.Response(
+            body=exposition(registry), headers={"Content-Type": METRICS_CONTENT_TYPE}
+        )
+
+    return metrics
+
+
+def _post_handler(rpc: JsonRpc, access: Access) -> Handler:
     async def post(request: web.Request) -> web.Response:
+        if not access.allows(request):
+            return json_response(
+                error_response(UNAUTHORIZED), 401, **{"WWW-Authenticate": "Bearer"}
+            )
         if request.content_type != JSON:
             return json_response(error_response(INVALID_REQUEST), 415)
         try:

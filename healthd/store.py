@@ -57,6 +57,8 @@ class Store:
         self._versions: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self._filtered: OrderedDict[tuple[Kind, frozenset[str]], tuple[int, Answer]] = OrderedDict()
         self._listeners: list[Listener] = []
+        self._runs: dict[str, int] = {}
+        self._failures: dict[str, int] = {}
         self.version = 0
         self.set_entries(entries)
 
@@ -75,6 +77,12 @@ class Store:
             for name in self._entries
         }
         self._rendered = {name: check_entry(name, rec) for name, rec in self._records.items()}
+        self._runs = {
+            name: self._runs.get(name, 0) if name in kept else 0 for name in self._entries
+        }
+        self._failures = {
+            name: self._failures.get(name, 0) if name in kept else 0 for name in self._entries
+        }
         for kind in KINDS:
             # Go's encoding/json writes map keys sorted; answers list checks in that order.
             self._by_kind[kind] = sorted(n for n, e in self._entries.items() if e.kind == kind)
@@ -105,6 +113,8 @@ class Store:
         before = self._records[name]
         after = advance(before, outcome, finished_ns, duration_ns)
         self._records[name] = after
+        self._runs[name] += 1
+        self._failures[name] += 0 if after.passed else 1
         self._rendered[name] = check_entry(name, after)
         for group, member in (
             (self._failing[entry.kind], not after.passed),
@@ -153,6 +163,19 @@ class Store:
         if len(self._filtered) > FILTER_CACHE_SIZE:
             self._filtered.popitem(last=False)
         return found
+
+    def select(self, kind: Kind, tags: Sequence[str] | None = None) -> list[tuple[Entry, Record]]:
+        """The checks of a kind (tag-filtered, global ones always in) with records, by name."""
+        wanted = frozenset(tags or ())
+        return [
+            (self._entries[name], self._records[name])
+            for name in self._by_kind[kind]
+            if not wanted or self._selected(name, wanted)
+        ]
+
+    def totals(self, name: str) -> tuple[int, int]:
+        """(runs, failed runs) of a check since it was added or last changed."""
+        return self._runs[name], self._failures[name]
 
     def counts(self) -> tuple[int, int]:
         """(checks, passing) over every kind."""

@@ -242,7 +242,7 @@ async def test_other_methods_are_405_with_allow(
     assert response.headers["Allow"] == allow
 
 
-@pytest.mark.parametrize("path", ["/", "/ext/health/other", "/ext/healthz", "/metrics"])
+@pytest.mark.parametrize("path", ["/", "/ext/health/other", "/ext/healthz", "/metricsz"])
 async def test_unknown_paths_are_404(client: TestClient[Any, Any], path: str) -> None:
     response = await client.get(path)
     assert response.status == 404

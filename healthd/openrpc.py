@@ -1,0 +1,97 @@
+"""The OpenRPC document `rpc.discover` answers: the methods, their params and result schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from healthd import __version__
+
+TAGS = {
+    "name": "tags",
+    "description": "Only checks with one of these tags, plus every untagged (global) check.",
+    "required": False,
+    "schema": {"type": "array", "items": {"type": "string"}},
+}
+
+TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
+
+CHECK_RESULT = {
+    "type": "object",
+    "properties": {
+        "message": {"description": "What the check returned (any JSON)."},
+        "error": {
+            "type": "object",
+            "properties": {"message": {"type": "string"}},
+            "required": ["message"],
+        },
+        "timestamp": TIMESTAMP,
+        "duration": {"type": "integer", "minimum": 0, "description": "Nanoseconds."},
+        "contiguousFailures": {"type": "integer", "minimum": 0},
+        "timeOfFirstFailure": TIMESTAMP,
+    },
+    "required": ["timestamp", "duration", "contiguousFailures", "timeOfFirstFailure"],
+}
+
+RESULT = {
+    "name": "result",
+    "schema": {
+        "type": "object",
+        "properties": {
+            "checks": {"type": "object", "additionalProperties": CHECK_RESULT},
+            "healthy": {"type": "boolean"},
+        },
+        "required": ["checks", "healthy"],
+    },
+}
+
+CHECKS_RESULT = {
+    "name": "checks",
+    "schema": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "kind": {"enum": ["health", "readiness", "liveness"]},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "critical": {"type": "boolean"},
+            },
+            "required": ["name", "kind", "tags", "critical"],
+        },
+    },
+}
+
+
+def _kind_method(kind: str) -> dict[str, Any]:
+    return {
+        "name": f"health.{kind}",
+        "summary": f"The last recorded results of the {kind} checks.",
+        "paramStructure": "either",
+        "params": [TAGS],
+        "result": RESULT,
+    }
+
+
+DOCUMENT: dict[str, Any] = {
+    "openrpc": "1.2.6",
+    "info": {
+        "title": "healthd",
+        "version": __version__,
+        "description": "Node health: the AvalancheGo Health API over JSON-RPC 2.0.",
+    },
+    "methods": [
+        _kind_method("health"),
+        _kind_method("readiness"),
+        _kind_method("liveness"),
+        {
+            "name": "healthd.checks",
+            "summary": "Every configured check: its kind, tags and whether it is critical.",
+            "params": [],
+            "result": CHECKS_RESULT,
+        },
+    ],
+}
+
+DOCUMENT_JSON = orjson.dumps(DOCUMENT)

@@ -1,0 +1,92 @@
+"""GET /metrics: the Prometheus text format, parsed with prometheus-client's own parser."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from healthd.result import Outcome
+from healthd.server import create_app
+from healthd.store import Entry, Store
+
+PROMETHEUS = Path(__file__).resolve().parent.parent / "prometheus"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def key(name: str, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return name, tuple(sorted(labels.items()))
+
+
+async def test_metrics_describe_every_check_without_running_any(aiohttp_client: Any) -> None:
+    store = Store(
+        [
+            Entry("node.rpc", "health", frozenset({"node"})),
+            Entry("db", "health", frozenset({"db"}), critical=False),
+            Entry("disk", "health", frozenset()),
+            Entry("gate", "readiness", frozenset()),
+        ]
+    )
+    store.record("node.rpc", Outcome(error="down"), 1, 2_000_000)
+    store.record("node.rpc", Outcome(error="down"), 2, 3_000_000)
+    store.record("db", Outcome(), 1, 1_000_000)
+    store.record("disk", Outcome(error="full"), 1, 500_000)
+    runs: list[str] = []
+    store.listen(lambda name, record: runs.append(name))
+    client = await aiohttp_client(create_app(store))
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    got = samples(await response.text())
+    assert runs == []
+    rpc = {"check": "node.rpc", "kind": "health", "critical": "true"}
+    db = {"check": "db", "kind": "health", "critical": "false"}
+    assert got[key("healthd_check_up", **rpc)] == 0
+    assert got[key("healthd_check_up", **db)] == 1
+    assert got[key("healthd_check_duration_seconds", **rpc)] == pytest.approx(0.003)
+    assert got[key("healthd_check_contiguous_failures", **rpc)] == 2
+    assert got[key("healthd_check_runs_total", **rpc)] == 2
+    assert got[key("healthd_check_failures_total", **rpc)] == 2
+    assert got[key("healthd_check_failures_total", **db)] == 0
+    # AvalancheGo's semantics: "all", "application" (untagged), each tag plus the untagged.
+    assert got[key("healthd_checks_failing", check="health", tag="all")] == 2
+    assert got[key("healthd_checks_failing", check="health", tag="application")] == 1
+    assert got[key("healthd_checks_failing", check="health", tag="node")] == 2
+    assert got[key("healthd_checks_failing", check="health", tag="db")] == 1
+    assert got[key("healthd_checks_failing", check="readiness", tag="all")] == 1
+    assert any(name == "process_resident_memory_bytes" for name, _ in got)
+
+
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool is not installed (apt-get install prometheus)",
+)
+
+
+@needs_promtool
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "config", "prometheus.yml"),
+        ("check", "rules", "healthd-rules.yml"),
+        ("test", "rules", "healthd-rules.test.yml"),
+    ],
+    ids=["config", "rules", "rule-tests"],
+)
+def test_promtool_accepts_the_examples(args: tuple[str, ...]) -> None:
+    result = subprocess.run(
+        ["promtool", *args], cwd=PROMETHEUS, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
