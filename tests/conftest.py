@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -95,3 +96,20 @@ async def wait_for(store: Store, predicate: Callable[[], bool], limit: float = 2
 
 def record_of(store: Store, name: str) -> Record:
     return store.get(name)
+
+
+PATIENCE = 30.0  # how long a test waits for something before calling it a hang; never a speed test
+
+
+def until(condition: Callable[[], Any], what: str) -> Any:
+    """Poll `condition` until it gives a true value (connection errors count as not yet)."""
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except OSError:  # urllib's URLError is an OSError
+            value = None
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")

@@ -17,9 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-
-PATIENCE = 30.0
+from tests.conftest import PATIENCE, free_port
 
 
 @dataclass

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -18,10 +17,9 @@ from typing import Any
 import pytest
 from jsonrpcclient import Error, Ok, parse, request
 
-from tests.conftest import config_text, free_port
+from tests.conftest import PATIENCE, config_text, free_port, until
 
 ROOT = Path(__file__).resolve().parent.parent
-PATIENCE = 30.0  # guards a hang only; nothing here asserts on speed
 
 
 class Daemon:
@@ -49,19 +47,6 @@ class Daemon:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
-
-
-def until(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (OSError, urllib.error.URLError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import config_text, free_port
-from tests.test_end_to_end import ROOT, Daemon, start_daemon, until
+from tests.conftest import config_text, free_port, until
+from tests.test_end_to_end import ROOT, Daemon, start_daemon
 
 __all__ = ["start_daemon"]
 

@@ -20,11 +20,10 @@ from typing import Any
 import pytest
 
 from healthd.notify import Notifier, watchdog_interval
-from tests.conftest import config_text, free_port
+from tests.conftest import PATIENCE, config_text, free_port, until
 from tests.test_checks import pid_alive
 
 ROOT = Path(__file__).resolve().parent.parent
-PATIENCE = 30.0  # guards a hang only
 
 
 class Systemd:
@@ -108,16 +107,6 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Healthd]]:
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
-
-
-def until(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 FAILING = {
