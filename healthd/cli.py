@@ -20,6 +20,7 @@ EXIT_OK = 0
 EXIT_FAILING = 1
 EXIT_CANNOT_START = 1
 EXIT_BAD_CONFIG = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C before the command got going
 
 
 def parser() -> argparse.ArgumentParser:
@@ -56,6 +57,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     if args.command == "status":
         return status.run(args.url, args.token_file, args.watch)
@@ -78,8 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartError as exc:
         print(f"healthd: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
-    except KeyboardInterrupt:
-        return EXIT_OK
 
 
 def _with_address(config: Config, host: str | None, port: int | None) -> Config:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -133,3 +136,34 @@ def start_daemon_with_token(tmp_path: Path, token: str) -> tuple[subprocess.Pope
 
     until(up, "the protected daemon")
     return proc, url
+
+
+def test_status_watch_refreshes_until_interrupted(start_daemon: Callable[[str], Daemon]) -> None:
+    daemon = start_daemon(config_text(PASSING))
+    until(lambda: daemon.get()[0] == 200, "healthy")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "TERM": "xterm"}
+    controller, terminal = pty.openpty()  # a terminal, as a person would watch it from
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "healthd", "status", "--watch", "--url", daemon.base],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+    )
+    os.close(terminal)
+    screen = b""
+
+    def shown_twice() -> bool:
+        nonlocal screen
+        if select.select([controller], [], [], 0.1)[0]:
+            screen += os.read(controller, 65536)
+        return screen.count(b"node.rpc") >= 2  # drawn, then redrawn in place
+
+    try:
+        until(shown_twice, "the table drawn and refreshed")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        os.close(controller)
+    assert proc.returncode == 0
+    assert b"PASS" in screen
