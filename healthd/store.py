@@ -54,7 +54,6 @@ class Store:
         self._failing: dict[Kind, set[str]] = {kind: set() for kind in KINDS}
         self._unhealthy: dict[Kind, set[str]] = {kind: set() for kind in KINDS}
         self._answers: dict[Kind, Answer | None] = dict.fromkeys(KINDS)
-        self._versions: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self._filtered: OrderedDict[tuple[Kind, frozenset[str]], tuple[int, Answer]] = OrderedDict()
         self._listeners: list[Listener] = []
         self._runs: dict[str, int] = {}
@@ -125,7 +124,6 @@ class Store:
             else:
                 group.discard(name)
         self._answers[entry.kind] = None
-        self._versions[entry.kind] += 1
         self.version += 1
         self._log_transition(entry, before, after)
         for listener in self._listeners:
@@ -147,7 +145,7 @@ class Store:
                 self._answers[kind] = cached
             return cached
         key = (kind, frozenset(tags))
-        version = self._versions[kind]
+        version = self.version
         cached_filtered = self._filtered.get(key)
         if cached_filtered is not None and cached_filtered[0] == version:
             self._filtered.move_to_end(key)
@@ -189,7 +187,6 @@ class Store:
     def _invalidate_all(self) -> None:
         self.version += 1
         self._answers = dict.fromkeys(KINDS)
-        self._versions = {kind: version + 1 for kind, version in self._versions.items()}
         self._filtered.clear()
 
     @staticmethod
