@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a readable line, never a traceback, whatever went wrong
+        print(f"healthd: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_START
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -133,9 +133,10 @@ class Service:
         old = self.daemon.config
         if new.logging != old.logging:
             logging_setup.configure(new.logging.level, new.logging.format)
-        if new.server != old.server:
+        if new.server != old.server or new.views != old.views or new.token != old.token:
+            # Only that access settings changed is logged, never the token itself.
             log.warning(
-                "[server] settings changed; restart healthd to apply them",
+                "[server], [[views]] or access settings changed; restart healthd to apply them",
                 running=old.server.model_dump(),
                 configured=new.server.model_dump(),
             )

@@ -90,6 +90,27 @@ def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> Non
         ("[[checks]]\nname = 'a'\ntype = 'smtp'\n", "checks[0].type: unknown type 'smtp'"),
         ("[server\n", "not valid TOML"),
         ("[logging]\nlevel = 'loud'\n", "logging.level: input should be 'debug', 'info'"),
+        (
+            "[[views]]\npath = '/metrics'\nformat = 'short'\n",
+            "views[0].path: /metrics is already served",
+        ),
+        (
+            "[[views]]\npath = '/a'\nformat = 'short'\n[[views]]\npath = '/a'\nformat = 'simple'\n",
+            "views[1].path: /a is already served",
+        ),
+        (
+            "[[views]]\npath = '/a'\nformat = 'xml'\n",
+            "views[0].format: input should be 'avalanche'",
+        ),
+        (
+            "[[views]]\npath = '/a'\nformat = 'short'\ninstance_id = 'n'\n",
+            "views[0]: instance_id applies only to the components format",
+        ),
+        (
+            "[server]\ntoken_file = '/nonexistent/token'\n",
+            "server.token_file: cannot read /nonexistent/token: No such file or directory",
+        ),
+        ("[[checks]]\nname = 'a'\ntype = 'process'\nname2 = 1\n", "checks[0].name2: unknown key"),
     ],
 )
 def test_config_mistakes_are_explained(tmp_path: Path, text: str, expected: str) -> None:
@@ -163,3 +184,10 @@ def test_serve_rejects_a_bad_port_on_the_command_line() -> None:
     result = healthd("serve", "--port", "70000")
     assert result.returncode == 2
     assert "--port" in result.stderr
+
+
+def test_serve_on_an_address_it_cannot_resolve_exits_1_without_a_traceback() -> None:
+    result = healthd("serve", "--host", "no-such-host.invalid", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert "cannot listen on no-such-host.invalid" in result.stderr
+    assert "Traceback" not in result.stderr
