@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from yarl import URL
@@ -52,19 +51,3 @@ def secret_name(key: str) -> bool:
 
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "auth", "cookie", "session")
 
-
-_KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-
-
-def redact_dsn(dsn: str) -> str:
-    """A database DSN, URL or key=value form, with its password replaced by ***."""
-    if "://" in dsn:
-        return redact_url(dsn)
-    return _KEYWORD_PASSWORD.sub(lambda m: m.group(1) + MASK, dsn)
-
-
-def dsn_secrets(dsn: str) -> tuple[str, ...]:
-    """The password of a DSN in either form, for scrubbing error texts."""
-    if "://" in dsn:
-        return url_secrets(dsn)
-    return tuple(m.group(2).strip("'") for m in _KEYWORD_PASSWORD.finditer(dsn))

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe
-from healthd.redact import dsn_secrets, redact_dsn, redact_text
+from healthd.redact import redact_text, redact_url, url_secrets
 
 
 class PostgresSpec(CheckSpec):
@@ -26,14 +26,14 @@ class PostgresSpec(CheckSpec):
         return value
 
     def target(self) -> str:
-        return f"{redact_dsn(self.dsn)}: {self.query}"
+        return f"{redact_url(self.dsn)}: {self.query}"
 
 
 def build(spec: PostgresSpec, env: CheckEnv) -> Probe:
     """Return a probe that opens a connection, runs the query and closes it."""
     import asyncpg
 
-    secrets = dsn_secrets(spec.dsn)
+    secrets = url_secrets(spec.dsn)
 
     async def probe() -> dict[str, Any]:
         started = time.perf_counter()
