@@ -50,4 +50,3 @@ def secret_name(key: str) -> bool:
 
 
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "auth", "cookie", "session")
-

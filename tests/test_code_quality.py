@@ -26,8 +26,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        ("ruff", "check", "healthd", "tests"),
-        ("ruff", "format", "--check", "healthd", "tests"),
+        ("ruff", "check", "healthd", "tests", "bench"),
+        ("ruff", "format", "--check", "healthd", "tests", "bench"),
         ("mypy",),
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
