@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 import orjson
+from pydantic import ValidationError
 
 from healthd import __version__, log, status
-from healthd.config import Config, ConfigError, load_config
+from healthd.config import Config, ConfigError, ServerConfig, load_config
 from healthd.daemon import Daemon
 from healthd.durations import format_duration
 from healthd.result import Record
@@ -94,12 +96,6 @@ def _main(argv: Sequence[str] | None) -> int:
 def _with_address(config: Config, host: str | None, port: int | None) -> Config:
     if host is None and port is None:
         return config
-    from dataclasses import replace
-
-    from pydantic import ValidationError
-
-    from healthd.config import ServerConfig
-
     updates = {
         "host": host or config.server.host,
         "port": config.server.port if port is None else port,

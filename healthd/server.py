@@ -41,10 +41,6 @@ class Access:
     def __init__(self, token: str | None) -> None:
         self._token = None if token is None else token.encode()
 
-    @property
-    def required(self) -> bool:
-        return self._token is not None
-
     def allows(self, request: web.Request) -> bool:
         """True when no token is set, or the request carries it (compared in constant time)."""
         if self._token is None:
