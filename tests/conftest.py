@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -96,6 +98,17 @@ async def wait_for(store: Store, predicate: Callable[[], bool], limit: float = 2
 
 def record_of(store: Store, name: str) -> Record:
     return store.get(name)
+
+
+def require(command: str, package: str) -> str:
+    """The path of a system command the test needs; fails (never skips) naming its package."""
+    found = command if os.path.isabs(command) and os.access(command, os.X_OK) else None
+    found = found or shutil.which(command)
+    if found is None:
+        pytest.fail(
+            f"{command} is not installed: run tests/system-deps.sh (Debian package {package})"
+        )
+    return found
 
 
 PATIENCE = 30.0  # how long a test waits for something before calling it a hang; never a speed test

@@ -10,14 +10,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PATIENCE, free_port
+from tests.conftest import PATIENCE, free_port, require
 
 
 @dataclass
@@ -32,17 +32,32 @@ class Server:
             self.proc.wait(timeout=PATIENCE)
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_accepting(port: int) -> bool:
+    """Past "the database system is starting up": pg_isready says it accepts connections."""
+    pg_isready = require("pg_isready", "postgresql")
+    argv = [pg_isready, "-q", "-h", "127.0.0.1", "-p", str(port)]
+    return subprocess.run(argv, check=False).returncode == 0
+
+
+def wait_until_ready(
+    port: int, proc: subprocess.Popen[bytes], ready: Callable[[int], bool] = port_open
+) -> None:
     deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start listening")
+        if ready(port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("server did not become ready")
 
 
 def postgres_bin() -> Path | None:
@@ -55,7 +70,7 @@ def postgres_server() -> Iterator[Server]:
     """initdb + postgres as an unprivileged user (PostgreSQL refuses to run as root)."""
     bindir = postgres_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL server not installed: apt-get install postgresql")
+        pytest.fail("PostgreSQL server not installed: run tests/system-deps.sh (postgresql)")
     base = Path(tempfile.mkdtemp(prefix="healthd-pg-"))
     password = "pg-s3cret-pass"
     (base / "pw").write_text(password + "\n")
@@ -64,7 +79,7 @@ def postgres_server() -> Iterator[Server]:
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and no postgres user to run PostgreSQL as")
+            pytest.fail("running as root and no postgres user to run PostgreSQL as")
         os.chmod(base, 0o755)
         for path in (base, base / "pw"):
             os.chown(path, owner.pw_uid, owner.pw_gid)
@@ -98,7 +113,7 @@ def postgres_server() -> Iterator[Server]:
         "-c",
         f"unix_socket_directories={base}",
     ]
-    with running(argv, port, password, base) as server:
+    with running(argv, port, password, base, postgres_accepting) as server:
         yield server
 
 
@@ -106,7 +121,7 @@ def postgres_server() -> Iterator[Server]:
 def redis_server() -> Iterator[Server]:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("Redis server not installed: apt-get install redis-server")
+        pytest.fail("Redis server not installed: run tests/system-deps.sh (redis-server)")
     base = Path(tempfile.mkdtemp(prefix="healthd-redis-"))
     port, password = free_port(), "redis-s3cret-pass"
     argv = [
@@ -129,12 +144,18 @@ def redis_server() -> Iterator[Server]:
 
 
 @contextmanager
-def running(argv: list[str], port: int, password: str, base: Path) -> Iterator[Server]:
+def running(
+    argv: list[str],
+    port: int,
+    password: str,
+    base: Path,
+    ready: Callable[[int], bool] = port_open,
+) -> Iterator[Server]:
     """Run a server until the block ends, then stop it and remove its directory."""
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = Server(port, password, proc)
     try:
-        wait_for_port(port, proc)
+        wait_until_ready(port, proc, ready)
         yield server
     finally:
         server.stop()

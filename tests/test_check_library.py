@@ -26,7 +26,7 @@ from healthd.config import ConfigError, parse_config
 from healthd.result import Outcome
 from healthd.server import create_app
 from healthd.store import Entry, Store
-from tests.conftest import config_text, free_port
+from tests.conftest import config_text, free_port, require
 from tests.servers import postgres_server, redis_server
 from tests.test_checks import outcome
 
@@ -355,13 +355,10 @@ async def test_nagios_exit_codes(
     assert answer.degraded is degraded
 
 
-@pytest.mark.skipif(
-    not (NAGIOS / "check_tcp").exists(),
-    reason="Monitoring Plugins not installed: apt-get install monitoring-plugins-basic",
-)
 async def test_real_monitoring_plugins_work_unchanged(
     make_check: Callable[..., Check],
 ) -> None:
+    require(str(NAGIOS / "check_tcp"), "monitoring-plugins-basic")
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
         tcp = make_check(

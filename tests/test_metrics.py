@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from healthd.result import Outcome
 from healthd.server import create_app
 from healthd.store import Entry, Store
+from tests.conftest import require
 
 PROMETHEUS = Path(__file__).resolve().parent.parent / "prometheus"
 
@@ -68,13 +68,6 @@ async def test_metrics_describe_every_check_without_running_any(aiohttp_client: 
     assert any(name == "process_resident_memory_bytes" for name, _ in got)
 
 
-needs_promtool = pytest.mark.skipif(
-    shutil.which("promtool") is None,
-    reason="promtool is not installed (apt-get install prometheus)",
-)
-
-
-@needs_promtool
 @pytest.mark.parametrize(
     "args",
     [
@@ -86,7 +79,11 @@ needs_promtool = pytest.mark.skipif(
 )
 def test_promtool_accepts_the_examples(args: tuple[str, ...]) -> None:
     result = subprocess.run(
-        ["promtool", *args], cwd=PROMETHEUS, capture_output=True, text=True, check=False
+        [require("promtool", "prometheus"), *args],
+        cwd=PROMETHEUS,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout

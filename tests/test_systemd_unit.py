@@ -8,15 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "healthd.service"
-
-needs_analyze = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None,
-    reason="systemd-analyze is not installed (apt-get install systemd)",
-)
 
 
 def installed_healthd() -> str:
@@ -24,22 +19,23 @@ def installed_healthd() -> str:
     return str(script) if script.exists() else shutil.which("healthd") or "/usr/bin/true"
 
 
-@needs_analyze
 def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     # Verified as installed: ExecStart pointing at this environment's healthd.
     unit = tmp_path / "healthd.service"
     unit.write_text(UNIT.read_text().replace("/opt/healthd/bin/healthd", installed_healthd()))
     result = subprocess.run(
-        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
+        [require("systemd-analyze", "systemd"), "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "healthd.service" not in result.stderr, result.stderr
 
 
-@needs_analyze
 def test_unit_rates_ok_in_the_security_audit() -> None:
     result = subprocess.run(
-        ["systemd-analyze", "security", "--offline=true", str(UNIT)],
+        [require("systemd-analyze", "systemd"), "security", "--offline=true", str(UNIT)],
         capture_output=True,
         text=True,
         check=False,
