@@ -49,6 +49,11 @@ class ServerConfig(_Section):
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 9660
     max_body_bytes: Annotated[int, Field(ge=1)] = 65536
+    max_batch: Annotated[int, Field(ge=1)] = 100
+    max_response_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
+    max_connections: Annotated[int, Field(ge=1)] = 1000
+    header_timeout: Annotated[Duration, Field(gt=0)] = 10.0
+    keepalive_timeout: Annotated[Duration, Field(gt=0)] = 30.0
     token_file: Annotated[str, Field(min_length=1)] | None = None
 
 
@@ -74,6 +79,8 @@ class SchedulerConfig(_Section):
     interval: Duration = 30.0
     timeout: Duration = 10.0
     initial_delay: Duration = 0.0
+    worker_threads: Annotated[int, Field(ge=1, le=1024)] = 8
+    user_worker_threads: Annotated[int, Field(ge=1, le=1024)] = 8
 
 
 class LoggingConfig(_Section):
@@ -127,6 +134,9 @@ def parse_config(text: str, source: str) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    if not raw:
+        # A truncated or half-written file must never be taken for "no checks, all healthy".
+        raise ConfigError(source, ["the file is empty (no tables and no keys)"])
     problems: list[str] = []
     server = _section(raw, "server", ServerConfig, problems)
     scheduler = _section(raw, "scheduler", SchedulerConfig, problems)

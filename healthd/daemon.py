@@ -12,7 +12,9 @@ from aiohttp import web
 from healthd.checks import build_check
 from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
+from healthd.children import Children
 from healthd.config import Config
+from healthd.rpc import Limits
 from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler
 from healthd.server import create_app
@@ -39,10 +41,13 @@ class Daemon:
         self.config = config
         self.progress = Progress()
         self.http = SharedSession()
-        self._env = CheckEnv(progress=self.progress, http=self.http)
+        self.children = Children()
+        self._env = CheckEnv(progress=self.progress, http=self.http, children=self.children)
         self.checks: list[Check] = [build_check(c.spec, c.timing, self._env) for c in config.checks]
         self.store = Store(_entry(c) for c in self.checks)
-        self.runner = Runner(self.store)
+        self.runner = Runner(
+            self.store, config.scheduler.worker_threads, config.scheduler.user_worker_threads
+        )
         self.scheduler = Scheduler(self.runner, self.progress)
 
     def status(self) -> str:
@@ -92,9 +97,10 @@ class Daemon:
         return Changes(added=added, changed=changed, removed=removed, kept=kept)
 
     async def close(self) -> None:
-        """Stop scheduling, cancel runs under way, close shared clients."""
+        """Stop scheduling, cancel runs under way, kill what checks started, close clients."""
         self.scheduler.stop()
         await self.runner.close()
+        await self.children.close()
         await self.http.close()
 
     def app(self) -> web.Application:
@@ -105,6 +111,11 @@ class Daemon:
             background=self.lifecycle,
             views=[View(self.store, view) for view in self.config.views],
             token=self.config.token,
+            limits=Limits(
+                max_batch=self.config.server.max_batch,
+                max_response_bytes=self.config.server.max_response_bytes,
+            ),
+            body_timeout=self.config.server.header_timeout,
         )
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import fastjsonschema
@@ -94,13 +97,51 @@ def _kind_method(store: Store, kind: Kind) -> Method:
     return method
 
 
+def id_json(request_id: Any) -> bytes:
+    """A request id as JSON; integers of any size unchanged (orjson stops at 64 bits)."""
+    if isinstance(request_id, int) and not isinstance(request_id, bool):
+        return str(request_id).encode()
+    return orjson.dumps(request_id)
+
+
+def readable_id(request: Any) -> Any:
+    """The id of a request object if it has one of a valid type, else None (JSON null)."""
+    if isinstance(request, dict):
+        found = request.get("id")
+        if isinstance(found, str | int | float) and not isinstance(found, bool):
+            return found
+    return None
+
+
 def error_response(code: int, request_id: Any = None, data: Any = NODATA) -> bytes:
     """A JSON-RPC error response object."""
     error: dict[str, Any] = {"code": code, "message": SPEC_MESSAGES.get(code, "Server error")}
-    if code in ERRORS_WITH_DATA and data is not NODATA:
+    if data is not NODATA and data is not None:
         error["data"] = data
-    return orjson.dumps({"jsonrpc": "2.0", "error": error, "id": request_id})
+    return (
+        b'{"jsonrpc":"2.0","error":' + orjson.dumps(error) + b',"id":' + id_json(request_id) + b"}"
+    )
 
+
+def success_response(result: Any, request_id: Any) -> bytes:
+    """A JSON-RPC success response object."""
+    return (
+        b'{"jsonrpc":"2.0","result":'
+        + orjson.dumps(result)
+        + b',"id":'
+        + id_json(request_id)
+        + b"}"
+    )
+
+
+def parse(body: bytes) -> Any:
+    """The request JSON; integers past 64 bits kept exact (orjson would make them floats)."""
+    if _LONG_NUMBER.search(body) is None:
+        return orjson.loads(body)
+    return json.loads(body)
+
+
+_LONG_NUMBER = re.compile(rb"\d{19,}")
 
 # Identical request bodies (a poller sends the same bytes every time) are answered from a small
 # cache that lives until the store records its next run.
@@ -109,14 +150,26 @@ CACHE_BODY_LIMIT = 2048
 _MISSING = object()
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one request may cost: requests in a batch, bytes in the answer."""
+
+    max_batch: int = 100
+    max_response_bytes: int = 16 * 1024 * 1024
+
+
 class JsonRpc:
     """Turns a request body into a response body (None: nothing to answer)."""
 
     def __init__(
-        self, methods: dict[str, Method], version: Callable[[], int] | None = None
+        self,
+        methods: dict[str, Method],
+        version: Callable[[], int] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._methods = methods
         self._version = version
+        self._limits = limits or Limits()
         self._cache: dict[bytes, bytes | None] = {}
         self._cache_version = -1
 
@@ -139,17 +192,43 @@ class JsonRpc:
     def dispatch(self, body: bytes) -> bytes | None:
         """Answer through jsonrpcserver, uncached."""
         try:
-            request = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            request = parse(body)
+        except ValueError:  # orjson's and json's decode errors alike
             return error_response(PARSE_ERROR)
         if not isinstance(request, list):
-            return self._one(request)
+            answer = self._one(request)
+            if answer is not None and len(answer) > self._limits.max_response_bytes:
+                return self._too_large(readable_id(request))
+            return answer
         if not request:
             return error_response(INVALID_REQUEST)
+        if len(request) > self._limits.max_batch:
+            return error_response(
+                INVALID_REQUEST,
+                data=f"a batch may hold at most {self._limits.max_batch} requests "
+                f"(max_batch); this one has {len(request)}",
+            )
         # Each element is dispatched alone: jsonrpcserver would reject a whole batch for one
         # bad element, where the spec answers every element on its own.
-        answers = [answer for answer in map(self._one, request) if answer is not None]
+        answers: list[bytes] = []
+        size = 2
+        for element in request:
+            answer = self._one(element)
+            if answer is None:
+                continue
+            size += len(answer) + 1
+            if size > self._limits.max_response_bytes:
+                return self._too_large(None)
+            answers.append(answer)
         return b"[" + b",".join(answers) + b"]" if answers else None
+
+    def _too_large(self, request_id: Any) -> bytes:
+        return error_response(
+            INTERNAL_ERROR,
+            request_id,
+            data=f"the answer would be larger than {self._limits.max_response_bytes} bytes "
+            "(max_response_bytes); ask for less in one request",
+        )
 
     def _one(self, request: Any) -> bytes | None:
         response = dispatch_to_response(
@@ -162,9 +241,13 @@ class JsonRpc:
             return None
         if isinstance(response, Left):
             error = response._error
-            return error_response(error.code, error.id, error.data)
+            if error.code == INVALID_REQUEST:
+                # jsonrpcserver drops the id of an invalid request; echo it when it is readable.
+                return error_response(error.code, readable_id(request))
+            data = error.data if error.code in ERRORS_WITH_DATA else NODATA
+            return error_response(error.code, error.id, data)
         success = response._value  # type: ignore[union-attr]
-        return orjson.dumps({"jsonrpc": "2.0", "result": success.result, "id": success.id})
+        return success_response(success.result, success.id)
 
 
 def _identity(value: Any) -> Any:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+import structlog
 
 from healthd.checks.base import Check, CheckFailed
 from healthd.durations import format_duration
@@ -15,6 +19,7 @@ from healthd.result import IN_PROGRESS_ERROR, Outcome, Record
 from healthd.store import Store
 
 DEFAULT_WORKERS = 8
+log = structlog.get_logger("healthd.runner")
 
 
 def to_json(value: Any) -> bytes | None:
@@ -33,12 +38,84 @@ def failure(exc: BaseException) -> Outcome:
     return Outcome(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
-class Runner:
-    """Runs checks on the event loop, or in a bounded worker pool for blocking ones."""
+class Workers:
+    """Threads for blocking probes: at most `size` run at once.
 
-    def __init__(self, store: Store, workers: int = DEFAULT_WORKERS) -> None:
+    Each run gets a thread of its own. A thread still running when its check times out gives
+    its slot back: it cannot be stopped, but its check stays busy until it ends, so one stuck
+    check holds at most one thread and never a slot that other checks need.
+    """
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.size = size
+        self._slots = asyncio.Semaphore(size)
+        self.running = 0  # threads alive, in a slot or stuck past their check's timeout
+        self.held = 0
+        self._warned = False
+
+    @property
+    def stuck(self) -> int:
+        """Threads still running after their check timed out."""
+        return max(0, self.running - self.held)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the `size` slots (waiting, within the caller's timeout, for one)."""
+        if self._slots.locked() and not self._warned:
+            self._warned = True
+            log.warning(
+                "every worker thread is busy; blocking checks wait for one",
+                threads=self.name,
+                size=self.size,
+                stuck=self.stuck,
+            )
+        elif not self._slots.locked():
+            self._warned = False
+        async with self._slots:
+            self.held += 1
+            try:
+                yield
+            finally:
+                self.held -= 1
+
+    def start(self, probe: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Run the probe in a new daemon thread; the future resolves on the loop when it ends."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def settle(value: Any, error: BaseException | None) -> None:
+            self.running -= 1
+            if future.cancelled():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+        def work() -> None:
+            try:
+                value, error = probe(), None
+            except BaseException as exc:  # handed to the loop: a check fails only itself
+                value, error = None, exc
+            with contextlib.suppress(RuntimeError):  # a closed loop: healthd is stopping
+                loop.call_soon_threadsafe(settle, value, error)
+
+        self.running += 1
+        threading.Thread(target=work, name=f"healthd-{self.name}", daemon=True).start()
+        return future
+
+
+class Runner:
+    """Runs checks on the event loop, or in bounded worker threads for blocking ones."""
+
+    def __init__(
+        self, store: Store, workers: int = DEFAULT_WORKERS, user_workers: int = DEFAULT_WORKERS
+    ) -> None:
         self._store = store
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="healthd-check")
+        # Built-in probes and user code (python checks, plugins) never wait on each other.
+        self._builtin = Workers("check", workers)
+        self._user = Workers("user-check", user_workers)
         self._busy: set[Check] = set()
         self._tasks: dict[asyncio.Task[Any], Check] = {}
 
@@ -71,22 +148,36 @@ class Runner:
         duration = time.perf_counter_ns() - started
         return self._store.record(check.name, outcome, time.time_ns(), duration)
 
+    def workers(self, check: Check) -> Workers:
+        """The threads a blocking check runs in."""
+        return self._user if check.user_code else self._builtin
+
     async def _outcome(self, check: Check) -> Outcome:
         released_by_thread = False
+        waiting: Workers | None = None
         timeout = asyncio.timeout(check.timing.timeout)
         try:
             async with timeout:
                 if check.blocking:
-                    future = asyncio.get_running_loop().run_in_executor(self._pool, check.probe)
-                    # The thread cannot be stopped: the check stays busy until it really ends.
-                    future.add_done_callback(lambda _: self._busy.discard(check))
-                    released_by_thread = True
-                    value = await asyncio.shield(future)
+                    waiting = self.workers(check)
+                    async with waiting.slot():
+                        pool, waiting = waiting, None
+                        future = pool.start(check.probe)
+                        # The thread cannot be stopped: the check stays busy until it ends.
+                        future.add_done_callback(lambda _: self._busy.discard(check))
+                        released_by_thread = True
+                        value = await asyncio.shield(future)
                 else:
                     value = await check.probe()
         except TimeoutError as exc:
             if timeout.expired():
-                return Outcome(error=f"timed out after {format_duration(check.timing.timeout)}")
+                shown = format_duration(check.timing.timeout)
+                if waiting is not None:
+                    return Outcome(
+                        error=f"timed out after {shown} waiting for a worker thread: all "
+                        f"{waiting.size} {waiting.name} threads are busy"
+                    )
+                return Outcome(error=f"timed out after {shown}")
             return failure(exc)
         except asyncio.CancelledError:
             raise
@@ -111,7 +202,6 @@ class Runner:
     async def close(self) -> None:
         """Cancel runs under way, wait for them, and let the worker threads go."""
         await self._cancel(list(self._tasks))
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     @staticmethod
     async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:

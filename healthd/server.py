@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -14,15 +16,21 @@ from healthd.rpc import (
     INVALID_REQUEST,
     UNAUTHORIZED,
     JsonRpc,
+    Limits,
     Method,
     error_response,
     health_methods,
+    parse,
+    readable_id,
 )
 from healthd.store import Store
 from healthd.views import View
 
 DEFAULT_PREFIX = "/ext/health"
+DEFAULT_LIMITS = Limits()
 JSON = "application/json"
+# What JSON-RPC clients send: JSON under its own names, or no Content-Type at all.
+JSON_TYPES = frozenset({JSON, "application/json-rpc", "application/jsonrequest", ""})
 # Our metric and label names are all legacy-valid, so the text is format 0.0.4, which every
 # Prometheus version reads.
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -50,6 +58,13 @@ class Access:
         matches = hmac.compare_digest(given.strip().encode(), self._token)
         return matches and scheme.lower() == "bearer"
 
+    @staticmethod
+    def refusal(request: web.Request) -> str:
+        """Why a request was not allowed, for the error's `data`."""
+        if "Authorization" in request.headers:
+            return "the bearer token was rejected"
+        return "a bearer token is required (Authorization: Bearer <token>)"
+
 
 def create_app(
     store: Store,
@@ -60,20 +75,26 @@ def create_app(
     extra_methods: Mapping[str, Method] | None = None,
     views: Sequence[View] = (),
     token: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    body_timeout: float = 10.0,
 ) -> web.Application:
     """The health application; `background` (the scheduler) lives as long as the app."""
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
     app[RPC] = JsonRpc(
-        {**health_methods(store), **(extra_methods or {})}, version=lambda: store.version
+        {**health_methods(store), **(extra_methods or {})},
+        version=lambda: store.version,
+        limits=limits,
     )
     access = Access(token)
     if background is not None:
         app.cleanup_ctx.append(background)
-    base = app.router.add_resource(prefix)
-    _add_get(base, _kind_handler(kind="health", access=access))
-    base.add_route("POST", _post_handler(app[RPC], access))
-    base.add_route("*", _not_allowed("GET, HEAD, POST"))
+    post = _post_handler(app[RPC], access, max_body_bytes, body_timeout)
+    for path in (prefix, f"{prefix}/"):
+        base = app.router.add_resource(path)
+        _add_get(base, _kind_handler(kind="health", access=access))
+        base.add_route("POST", post)
+        base.add_route("*", _not_allowed("GET, HEAD, POST"))
     for kind in ("health", "readiness", "liveness"):
         resource = app.router.add_resource(f"{prefix}/{kind}")
         _add_get(resource, _kind_handler(kind=kind, access=access))
@@ -134,24 +155,50 @@ def _metrics_handler(store: Store, access: Access) -> Handler:
     return metrics
 
 
-def _post_handler(rpc: JsonRpc, access: Access) -> Handler:
+def _post_handler(
+    rpc: JsonRpc, access: Access, max_body_bytes: int, body_timeout: float
+) -> Handler:
+    accepted = ", ".join(sorted(t for t in JSON_TYPES if t))
+    too_large = error_response(
+        INVALID_REQUEST,
+        data=f"the request body is larger than {max_body_bytes} bytes (max_body_bytes)",
+    )
+    too_slow = error_response(
+        INVALID_REQUEST, data=f"the request body did not arrive within {body_timeout:g}s"
+    )
+
     async def post(request: web.Request) -> web.Response:
+        given = request.headers.get("Content-Type", "")
+        if given.partition(";")[0].strip().lower() not in JSON_TYPES:
+            data = f"expected Content-Type {accepted} (or none), got {given[:100]}"
+            return json_response(error_response(INVALID_REQUEST, data=data), 415)
+        try:
+            async with asyncio.timeout(body_timeout):
+                body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return json_response(too_large, 413)
+        except TimeoutError:
+            return json_response(too_slow, 408, Connection="close")
         if not access.allows(request):
             return json_response(
-                error_response(UNAUTHORIZED), 401, **{"WWW-Authenticate": "Bearer"}
+                error_response(UNAUTHORIZED, _id_of(body), data=access.refusal(request)),
+                401,
+                **{"WWW-Authenticate": "Bearer"},
             )
-        if request.content_type != JSON:
-            return json_response(error_response(INVALID_REQUEST), 415)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return json_response(error_response(INVALID_REQUEST), 413)
         answer = rpc.handle(body)
         if answer is None:
             return web.Response(status=204)
         return json_response(answer)
 
     return post
+
+
+def _id_of(body: bytes) -> Any:
+    """The id of a single request, if the body is one and its id can be read."""
+    try:
+        return readable_id(parse(body))
+    except ValueError:
+        return None
 
 
 def _not_allowed(allow: str) -> Handler:

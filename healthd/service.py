@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -15,13 +16,17 @@ import structlog
 from aiohttp import web
 
 from healthd import log as logging_setup
+from healthd.children import become_subreaper
 from healthd.config import Config, ConfigError, load_config
 from healthd.daemon import Daemon
+from healthd.listener import AcceptErrors, Limiter, Listener, raise_fd_limit
 from healthd.notify import Notifier, watchdog_interval
 
 log = structlog.get_logger("healthd")
 
 SHUTDOWN_GRACE = 3.0  # for requests in flight; the whole stop stays within systemd's 5 s
+FD_HEADROOM = 256  # files beyond the connections: checks' sockets and pipes, logs, the loop
+SWEEP_EVERY = 5.0
 
 
 class StartError(Exception):
@@ -48,45 +53,64 @@ class Service:
     async def run(self) -> int:
         """Serve until SIGTERM or SIGINT; return the exit code."""
         config = self.daemon.config
+        server = config.server
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(AcceptErrors())
+        raise_fd_limit(server.max_connections + FD_HEADROOM)
+        listener = Listener(Limiter(server.max_connections, server.header_timeout))
+        try:
+            # Bound before anything else starts: a taken port fails at once, no check has run.
+            await listener.bind(server.host, server.port)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise StartError(
+                f"cannot listen on {address(server.host, server.port)}: {reason}"
+            ) from None
+        if become_subreaper():
+            log.debug("healthd adopts orphaned processes of its checks (child subreaper)")
         runner = web.AppRunner(
             self.daemon.app(),
             access_log=None,
             handle_signals=False,
             shutdown_timeout=SHUTDOWN_GRACE,
+            keepalive_timeout=server.keepalive_timeout,
         )
         await runner.setup()  # starts the scheduler: every check is scheduled from here on
-        host, port = config.server.host, config.server.port
-        try:
-            await web.TCPSite(runner, host, port, reuse_address=True).start()
-        except OSError as exc:
-            await runner.cleanup()
-            reason = exc.strerror or str(exc)
-            raise StartError(f"cannot listen on {address(host, port)}: {reason}") from None
-        loop = asyncio.get_running_loop()
+        assert runner.server is not None
+        await listener.serve(runner.server)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
         log.info(
             "healthd started",
-            address=address(host, _bound_port(runner, port)),
+            address=address(server.host, listener.port()),
             config=config.source,
             checks=[f"{c.name} ({c.kind}, {c.spec.type})" for c in self.daemon.checks],
         )
+        warn_if_readable(config.server.token_file)
         self.daemon.store.listen(lambda name, record: self._update_status())
         self._status = self.daemon.status()
         self.notifier.ready(self._status)
         interval = watchdog_interval()
         if interval is not None and self.notifier.enabled:
             self._spawn(self._watchdog(interval))
+        self._spawn(self._sweep_children())
         await self._stop.wait()
         self.notifier.stopping()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        listener.close()
         await runner.cleanup()
         self.notifier.close()
         log.info("healthd stopped")
         return 0
+
+    async def _sweep_children(self) -> None:
+        """Reap orphans that checks' processes left (healthd is their subreaper)."""
+        while True:
+            await asyncio.sleep(SWEEP_EVERY)
+            self.daemon.children.sweep()
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -159,11 +183,20 @@ class Service:
         self._update_status()
 
 
-def _bound_port(runner: web.AppRunner, configured: int) -> int:
-    for bound in runner.addresses:
-        if isinstance(bound, tuple) and len(bound) >= 2:
-            return int(bound[1])
-    return configured
+def warn_if_readable(token_file: str | None) -> None:
+    """Warn when the token file can be read by users other than its owner."""
+    if token_file is None:
+        return
+    try:
+        mode = os.stat(token_file).st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning(
+            "the token file is readable by other users; chmod 600 it",
+            token_file=token_file,
+            mode=f"{stat.S_IMODE(mode):04o}",
+        )
 
 
 def serve(config: Config, config_path: str | None) -> int:

@@ -58,11 +58,13 @@ async def test_without_a_valid_token_every_get_keeps_its_status_and_hides_detail
         assert await response.json() == {"healthy": expected_status == 200}, path
     response = await client.post("/ext/health", json=RPC, headers=headers)
     assert response.status == 401
-    assert await response.json() == {
-        "jsonrpc": "2.0",
-        "id": None,
-        "error": {"code": -32001, "message": "unauthorized"},
-    }
+    reason = "the bearer token was rejected" if header else "a bearer token is required"
+    answer = await response.json()
+    assert answer["id"] == RPC["id"]  # echoed: the id could be read (contract §13)
+    assert answer["error"]["code"] == -32001
+    assert answer["error"]["message"] == "unauthorized"
+    assert answer["error"]["data"].startswith(reason)
+    assert TOKEN not in await response.text()
     response = await client.get("/metrics", headers=headers)
     assert response.status == 401
     assert "healthd_check_up" not in await response.text()

@@ -156,7 +156,13 @@ async def test_bad_params_are_invalid_params(client: TestClient[Any, Any], param
 async def test_content_type_with_charset_or_trailing_semicolon_is_accepted(
     client: TestClient[Any, Any],
 ) -> None:
-    for content_type in ("application/json; charset=utf-8", "application/json;"):
+    for content_type in (
+        "application/json; charset=utf-8",
+        "application/json;",
+        "application/json-rpc",
+        "application/jsonrequest",
+        "Application/JSON",
+    ):
         response = await client.post(
             "/ext/health",
             data=b'{"jsonrpc":"2.0","id":1,"method":"health.health"}',
@@ -166,12 +172,30 @@ async def test_content_type_with_charset_or_trailing_semicolon_is_accepted(
         assert "result" in await response.json()
 
 
-async def test_other_content_types_get_a_jsonrpc_error(client: TestClient[Any, Any]) -> None:
+async def test_a_request_without_content_type_is_read_as_json(
+    client: TestClient[Any, Any],
+) -> None:
+    request = client.post(
+        "/ext/health",
+        data=b'{"jsonrpc":"2.0","id":1,"method":"health.health"}',
+        skip_auto_headers={"Content-Type"},
+    )
+    response = await request
+    assert response.status == 200
+    assert "result" in await response.json()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+async def test_other_content_types_get_a_jsonrpc_error_saying_what_is_expected(
+    client: TestClient[Any, Any], content_type: str
+) -> None:
     response = await client.post(
-        "/ext/health", data=b'{"jsonrpc":"2.0","id":1}', headers={"Content-Type": "text/plain"}
+        "/ext/health", data=b'{"jsonrpc":"2.0","id":1}', headers={"Content-Type": content_type}
     )
     assert response.status == 415
-    assert (await response.json())["error"]["code"] == -32600
+    error = (await response.json())["error"]
+    assert error["code"] == -32600
+    assert "application/json" in error["data"] and content_type in error["data"]
 
 
 async def test_a_body_over_the_limit_is_413_and_the_server_keeps_serving(
@@ -181,32 +205,35 @@ async def test_a_body_over_the_limit_is_413_and_the_server_keeps_serving(
     status, body = await rpc(client, big)
     assert status == 413
     assert body["error"]["code"] == -32600
+    assert "1024 bytes (max_body_bytes)" in body["error"]["data"]
     status, body = await rpc(client, {"jsonrpc": "2.0", "id": 2, "method": "health.health"})
     assert status == 200 and "result" in body
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "echoed"),
     [
-        b"",
-        b"null",
-        b"42",
-        b'"text"',
-        b"\xff\xfe",
-        b'{"jsonrpc":"1.0","method":"health.health","id":1}',
-        b'{"jsonrpc":"2.0","method":"health.health","id":{"a":1}}',
-        b'{"jsonrpc":"2.0","method":"health.health","id":true}',
-        b'{"jsonrpc":"2.0","method":"health.health","params":"tags","id":1}',
+        (b"", None),
+        (b"null", None),
+        (b"42", None),
+        (b'"text"', None),
+        (b"\xff\xfe", None),
+        (b'{"jsonrpc":"2.0","method":"health.health","id":{"a":1}}', None),
+        (b'{"jsonrpc":"2.0","method":"health.health","id":true}', None),
+        # The id is readable: it is echoed even though the request is invalid (contract §13).
+        (b'{"jsonrpc":"1.0","method":"health.health","id":1}', 1),
+        (b'{"jsonrpc":"2.0","method":"health.health","params":"tags","id":1}', 1),
+        (b'{"jsonrpc":"2.0","method":"health.health","params":null,"id":"a"}', "a"),
     ],
 )
 async def test_malformed_bodies_get_parse_or_invalid_request_errors(
-    client: TestClient[Any, Any], raw: bytes
+    client: TestClient[Any, Any], raw: bytes, echoed: Any
 ) -> None:
     response = await client.post("/ext/health", data=raw, headers=JSON)
     assert response.status == 200
     body = await response.json()
     assert body["error"]["code"] in (-32700, -32600)
-    assert body["id"] is None
+    assert body["id"] == echoed
 
 
 async def test_a_batch_of_health_calls_answers_each(client: TestClient[Any, Any]) -> None:

@@ -116,4 +116,5 @@ def build_check(spec: CheckSpec, timing: Timing, env: CheckEnv) -> Check:
         blocking=not inspect.iscoroutinefunction(probe),
         spec=spec,
         critical=spec.critical,
+        user_code=spec.type == "python" or spec.type not in BUILTIN_TYPES,
     )

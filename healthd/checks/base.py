@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from healthd.children import Children
 from healthd.durations import parse_duration
 
 Kind = Literal["health", "readiness", "liveness"]
@@ -70,6 +71,7 @@ class Check:
     blocking: bool
     spec: CheckSpec = field(compare=False)
     critical: bool = True
+    user_code: bool = False  # runs code healthd does not ship (python checks, plugin types)
 
 
 class Progress(Protocol):
@@ -98,6 +100,7 @@ class CheckEnv:
 
     progress: Progress
     http: HttpSessions
+    children: Children = field(default_factory=Children)
 
 
 def os_error_text(exc: OSError) -> str:

@@ -47,7 +47,7 @@ def build(spec: NagiosSpec, env: CheckEnv) -> Probe:
     environment = child_environment(spec.env)
 
     async def probe() -> dict[str, Any]:
-        code, output, error = await run_command(spec.command, environment)
+        code, output, error = await run_command(spec.name, spec.command, environment, env.children)
         text, _, perfdata = output.partition("|")
         state = STATES.get(code, "UNKNOWN")
         message = {
