@@ -80,6 +80,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(exc.render(), file=sys.stderr)
         return EXIT_BAD_CONFIG
     try:
+        log.REDACTOR.update(config.secrets())
         if args.command == "serve":
             log.configure(config.logging.level, config.logging.format)
             return serve(config, args.config)

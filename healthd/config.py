@@ -110,6 +110,13 @@ class Config:
     views: tuple[ViewConfig, ...] = ()
     token: str | None = field(default=None, repr=False)  # the secret itself: never printed
 
+    def secrets(self) -> list[str]:
+        """Every configured secret: the token and each check's credentials."""
+        found = [self.token] if self.token else []
+        for item in self.checks:
+            found += item.spec.secrets()
+        return found
+
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load the config named by `path`, else $HEALTHD_CONFIG, else the embedded default."""

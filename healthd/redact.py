@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+import orjson
 from yarl import URL
 
 MASK = "***"
@@ -41,6 +43,22 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
         if len(secret) >= 3:
             text = text.replace(secret, MASK)
     return text
+
+
+def redact_json(data: bytes, secrets: Iterable[str]) -> bytes:
+    """JSON bytes with every secret (as it appears inside a JSON string) replaced by ***."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 3:
+            data = data.replace(orjson.dumps(secret)[1:-1], MASK.encode())
+    return data
+
+
+_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic|token)(\s+|=)[A-Za-z0-9._~+/=:-]{3,}")
+
+
+def redact_credentials(text: str) -> str:
+    """Text with anything shaped like an Authorization credential replaced by ***."""
+    return _CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
 
 
 def secret_name(key: str) -> bool:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ import structlog
 
 from healthd.checks.base import Check, CheckFailed
 from healthd.durations import format_duration
+from healthd.redact import redact_json, redact_text
 from healthd.result import IN_PROGRESS_ERROR, Outcome, Record
 from healthd.store import Store
 
@@ -36,6 +38,15 @@ def failure(exc: BaseException) -> Outcome:
             return Outcome(error=exc.error, degraded=exc.degraded)
     text = str(exc)
     return Outcome(error=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+
+def redacted(outcome: Outcome, secrets: tuple[str, ...]) -> Outcome:
+    """The outcome with the check's configured secrets scrubbed from its error and message."""
+    return replace(
+        outcome,
+        error=None if outcome.error is None else redact_text(outcome.error, secrets),
+        message=None if outcome.message is None else redact_json(outcome.message, secrets),
+    )
 
 
 class Workers:
@@ -146,6 +157,8 @@ class Runner:
             if task is not None:
                 self._tasks.pop(task, None)
         duration = time.perf_counter_ns() - started
+        if check.secrets:
+            outcome = redacted(outcome, check.secrets)
         return self._store.record(check.name, outcome, time.time_ns(), duration)
 
     def workers(self, check: Check) -> Workers:

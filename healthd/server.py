@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from healthd import bad_requests
 from healthd.checks.base import Kind
 from healthd.formats import Rendered
 from healthd.metrics import exposition, registry_for
@@ -37,6 +38,7 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LIMITED = {True: b'{"healthy":true}', False: b'{"healthy":false}'}
 
 STORE = web.AppKey("store", Store)
+BAD_REQUESTS = web.AppKey("bad_requests", bad_requests.BadRequests)
 RPC = web.AppKey("rpc", JsonRpc)
 
 Background = Callable[[web.Application], AsyncIterator[None]]
@@ -81,6 +83,7 @@ def create_app(
     """The health application; `background` (the scheduler) lives as long as the app."""
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
+    app[BAD_REQUESTS] = bad_requests.BadRequests()
     app[RPC] = JsonRpc(
         {**health_methods(store), **(extra_methods or {})},
         version=lambda: store.version,
@@ -179,6 +182,10 @@ def _post_handler(
             return json_response(too_large, 413)
         except TimeoutError:
             return json_response(too_slow, 408, Connection="close")
+        except web.RequestPayloadError as exc:  # broken chunked framing or Content-Encoding
+            why = bad_requests.reason(exc)
+            request.app[BAD_REQUESTS].note(why, request.remote)
+            return bad_requests.answer(why)
         if not access.allows(request):
             return json_response(
                 error_response(UNAUTHORIZED, _id_of(body), data=access.refusal(request)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import stat
@@ -16,11 +17,13 @@ import structlog
 from aiohttp import web
 
 from healthd import log as logging_setup
+from healthd.bad_requests import Handler
 from healthd.children import become_subreaper
 from healthd.config import Config, ConfigError, load_config
 from healthd.daemon import Daemon
 from healthd.listener import AcceptErrors, Limiter, Listener, raise_fd_limit
 from healthd.notify import Notifier, watchdog_interval
+from healthd.server import BAD_REQUESTS
 
 log = structlog.get_logger("healthd")
 
@@ -68,16 +71,23 @@ class Service:
             ) from None
         if become_subreaper():
             log.debug("healthd adopts orphaned processes of its checks (child subreaper)")
+        app = self.daemon.app()
         runner = web.AppRunner(
-            self.daemon.app(),
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=SHUTDOWN_GRACE,
-            keepalive_timeout=server.keepalive_timeout,
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
         )
         await runner.setup()  # starts the scheduler: every check is scheduled from here on
-        assert runner.server is not None
-        await listener.serve(runner.server)
+        manager = runner.server
+        assert manager is not None
+        await listener.serve(
+            functools.partial(
+                Handler,
+                manager,
+                loop=loop,
+                access_log=None,
+                keepalive_timeout=server.keepalive_timeout,
+                bad_requests=app[BAD_REQUESTS],
+            )
+        )
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
@@ -155,6 +165,7 @@ class Service:
             log.error("config reload failed; keeping the running configuration", error=exc.render())
             return
         old = self.daemon.config
+        logging_setup.REDACTOR.update([*old.secrets(), *new.secrets()])
         if new.logging != old.logging:
             logging_setup.configure(new.logging.level, new.logging.format)
         if new.server != old.server or new.views != old.views or new.token != old.token:

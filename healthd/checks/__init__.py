@@ -117,4 +117,5 @@ def build_check(spec: CheckSpec, timing: Timing, env: CheckEnv) -> Check:
         spec=spec,
         critical=spec.critical,
         user_code=spec.type == "python" or spec.type not in BUILTIN_TYPES,
+        secrets=spec.secrets(),
     )

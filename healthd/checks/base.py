@@ -49,6 +49,10 @@ class CheckSpec(BaseModel):
         """What the check looks at, for `healthd validate` (secrets redacted)."""
         return ""
 
+    def secrets(self) -> tuple[str, ...]:
+        """Configured values that must never appear in a result, an error or a log line."""
+        return ()
+
 
 @dataclass(frozen=True, slots=True)
 class Timing:
@@ -72,6 +76,7 @@ class Check:
     spec: CheckSpec = field(compare=False)
     critical: bool = True
     user_code: bool = False  # runs code healthd does not ship (python checks, plugin types)
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # scrubbed from every outcome
 
 
 class Progress(Protocol):

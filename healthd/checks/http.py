@@ -12,6 +12,19 @@ from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe
 from healthd.redact import redact_text, redact_url, secret_name, url_secrets
 
 BODY_LIMIT = 1024 * 1024
+# Headers whose values say nothing secret; every other configured header value is redacted.
+PUBLIC_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "connection",
+        "content-type",
+        "host",
+        "user-agent",
+    }
+)
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -37,10 +50,17 @@ class HttpTarget(CheckSpec):
         return redact_url(self.url)
 
     def secrets(self) -> tuple[str, ...]:
-        """What must never appear in an error: URL passwords and secret-looking headers."""
-        return url_secrets(self.url) + tuple(
-            value for key, value in self.headers.items() if secret_name(key)
-        )
+        """URL credentials and every header value but the plainly public ones, and the
+        credential part of an `Authorization: Scheme credential` value."""
+        found = list(url_secrets(self.url))
+        for key, value in self.headers.items():
+            if key.lower() in PUBLIC_HEADERS and not secret_name(key):
+                continue
+            found.append(value)
+            credential = value.partition(" ")[2]
+            if credential.strip():
+                found.append(credential.strip())
+        return tuple(found)
 
 
 class HttpSpec(HttpTarget):

@@ -25,6 +25,9 @@ class PostgresSpec(CheckSpec):
             raise ValueError("expected a postgresql://user:password@host:port/database URL")
         return value
 
+    def secrets(self) -> tuple[str, ...]:
+        return url_secrets(self.dsn)
+
     def target(self) -> str:
         return f"{redact_url(self.dsn)}: {self.query}"
 

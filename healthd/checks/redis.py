@@ -24,6 +24,9 @@ class RedisSpec(CheckSpec):
             raise ValueError("expected a redis://, rediss:// or unix:// URL")
         return value
 
+    def secrets(self) -> tuple[str, ...]:
+        return url_secrets(self.url)
+
     def target(self) -> str:
         return redact_url(self.url)
 
