@@ -21,6 +21,9 @@ from healthd.result import IN_PROGRESS_ERROR, Outcome, Record
 from healthd.store import Store
 
 DEFAULT_WORKERS = 8
+# A blocking probe that gets its thread with less than this share of its timeout left is not
+# started: it counts as timed out waiting for a thread.
+LATE_START = 0.1
 log = structlog.get_logger("healthd.runner")
 
 
@@ -169,11 +172,18 @@ class Runner:
         released_by_thread = False
         waiting: Workers | None = None
         timeout = asyncio.timeout(check.timing.timeout)
+        loop = asyncio.get_running_loop()
         try:
             async with timeout:
                 if check.blocking:
                     waiting = self.workers(check)
                     async with waiting.slot():
+                        when = timeout.when()
+                        left = check.timing.timeout if when is None else when - loop.time()
+                        if left < check.timing.timeout * LATE_START:
+                            # A thread started now would be stuck at once, holding nothing
+                            # useful: count it as timed out waiting.
+                            raise TimeoutError
                         pool, waiting = waiting, None
                         future = pool.start(check.probe)
                         # The thread cannot be stopped: the check stays busy until it ends.
@@ -183,7 +193,7 @@ class Runner:
                 else:
                     value = await check.probe()
         except TimeoutError as exc:
-            if timeout.expired():
+            if timeout.expired() or waiting is not None:
                 shown = format_duration(check.timing.timeout)
                 if waiting is not None:
                     return Outcome(

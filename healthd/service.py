@@ -168,10 +168,17 @@ class Service:
         logging_setup.REDACTOR.update([*old.secrets(), *new.secrets()])
         if new.logging != old.logging:
             logging_setup.configure(new.logging.level, new.logging.format)
-        if new.server != old.server or new.views != old.views or new.token != old.token:
+        threads = ("worker_threads", "user_worker_threads")
+        if (
+            new.server != old.server
+            or new.views != old.views
+            or new.token != old.token
+            or any(getattr(new.scheduler, k) != getattr(old.scheduler, k) for k in threads)
+        ):
             # Only that access settings changed is logged, never the token itself.
             log.warning(
-                "[server], [[views]] or access settings changed; restart healthd to apply them",
+                "[server], [[views]], access or worker thread settings changed; restart healthd to "
+                "apply them",
                 running=old.server.model_dump(),
                 configured=new.server.model_dump(),
             )
