@@ -12,7 +12,7 @@ import orjson
 from pydantic import ValidationError
 
 from healthd import __version__, log, status
-from healthd.config import Config, ConfigError, ServerConfig, load_config
+from healthd.config import Config, ConfigError, ServerConfig, address, load_config
 from healthd.daemon import Daemon
 from healthd.durations import format_duration
 from healthd.result import Record
@@ -153,7 +153,7 @@ def describe(config: Config) -> str:
     server = config.server
     lines = [
         f"config: {config.source}",
-        f"listen: {server.host}:{server.port} (max body {server.max_body_bytes} bytes)",
+        f"listen: {address(server.host, server.port)} (max body {server.max_body_bytes} bytes)",
         f"access: {_access(config)}",
         f"checks: {len(config.checks)}",
     ]

@@ -279,6 +279,11 @@ def _check_default_timing(defaults: SchedulerConfig, problems: list[str]) -> Non
         )
 
 
+def address(host: str, port: int) -> str:
+    """host:port, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def key_path(loc: Sequence[str | int]) -> str:
     """("checks", 2, "port") -> "checks[2].port"."""
     text = ""

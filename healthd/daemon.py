@@ -13,7 +13,7 @@ from healthd.checks import build_check
 from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.children import Children
-from healthd.config import Config
+from healthd.config import Config, address
 from healthd.rpc import Limits
 from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler
@@ -103,8 +103,9 @@ class Daemon:
         await self.children.close()
         await self.http.close()
 
-    def app(self) -> web.Application:
-        """The HTTP application serving this daemon's store."""
+    def app(self, port: int | None = None) -> web.Application:
+        """The HTTP application serving this daemon's store (on `port` if not the configured)."""
+        server = self.config.server
         return create_app(
             self.store,
             max_body_bytes=self.config.server.max_body_bytes,
@@ -116,6 +117,7 @@ class Daemon:
                 max_response_bytes=self.config.server.max_response_bytes,
             ),
             body_timeout=self.config.server.header_timeout,
+            origin=f"http://{address(server.host, server.port if port is None else port)}",
         )
 
 

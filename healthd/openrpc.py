@@ -94,4 +94,7 @@ DOCUMENT: dict[str, Any] = {
     ],
 }
 
-DOCUMENT_JSON = orjson.dumps(DOCUMENT)
+
+def document_json(endpoint: str) -> bytes:
+    """The document with its `servers` naming the endpoint (a URL, or a path when unknown)."""
+    return orjson.dumps({**DOCUMENT, "servers": [{"name": "healthd", "url": endpoint}]})

@@ -16,7 +16,7 @@ from jsonrpcserver.sentinels import NODATA
 from oslash.either import Left
 
 from healthd.checks.base import KINDS, Kind
-from healthd.openrpc import DOCUMENT_JSON
+from healthd.openrpc import document_json
 from healthd.store import Store
 
 PARSE_ERROR = -32700
@@ -57,8 +57,9 @@ validate_request: Callable[[Any], Any] = fastjsonschema.compile(REQUEST_SCHEMA)
 Method = Callable[..., Any]
 
 
-def health_methods(store: Store) -> dict[str, Method]:
+def health_methods(store: Store, endpoint: str = "/ext/health") -> dict[str, Method]:
     """`health.*` over the store, `healthd.checks`, and `rpc.discover` (OpenRPC)."""
+    discovered = document_json(endpoint)
     methods = {f"health.{kind}": _kind_method(store, kind) for kind in KINDS}
 
     def checks() -> Any:
@@ -76,7 +77,7 @@ def health_methods(store: Store) -> dict[str, Method]:
         )
 
     def discover() -> Any:
-        return Success(orjson.Fragment(DOCUMENT_JSON))
+        return Success(orjson.Fragment(discovered))
 
     methods["healthd.checks"] = checks
     methods["rpc.discover"] = discover

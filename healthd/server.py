@@ -79,13 +79,14 @@ def create_app(
     token: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     body_timeout: float = 10.0,
+    origin: str = "",
 ) -> web.Application:
     """The health application; `background` (the scheduler) lives as long as the app."""
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
     app[BAD_REQUESTS] = bad_requests.BadRequests()
     app[RPC] = JsonRpc(
-        {**health_methods(store), **(extra_methods or {})},
+        {**health_methods(store, f"{origin}{prefix}"), **(extra_methods or {})},
         version=lambda: store.version,
         limits=limits,
     )

@@ -19,7 +19,7 @@ from aiohttp import web
 from healthd import log as logging_setup
 from healthd.bad_requests import Handler
 from healthd.children import become_subreaper
-from healthd.config import Config, ConfigError, load_config
+from healthd.config import Config, ConfigError, address, load_config
 from healthd.daemon import Daemon
 from healthd.listener import AcceptErrors, Limiter, Listener, raise_fd_limit
 from healthd.notify import Notifier, watchdog_interval
@@ -34,11 +34,6 @@ SWEEP_EVERY = 5.0
 
 class StartError(Exception):
     """The daemon cannot start (the port is taken, …); the text says why."""
-
-
-def address(host: str, port: int) -> str:
-    """host:port, IPv6 in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class Service:
@@ -65,13 +60,14 @@ class Service:
             # Bound before anything else starts: a taken port fails at once, no check has run.
             await listener.bind(server.host, server.port)
         except OSError as exc:
-            reason = exc.strerror or str(exc)
+            # asyncio's own text repeats the address; the errno's text is the reason alone.
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise StartError(
                 f"cannot listen on {address(server.host, server.port)}: {reason}"
             ) from None
         if become_subreaper():
             log.debug("healthd adopts orphaned processes of its checks (child subreaper)")
-        app = self.daemon.app()
+        app = self.daemon.app(listener.port())
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
         )

@@ -120,6 +120,7 @@ async def test_rpc_discover_answers_an_openrpc_document_that_fits_the_answers(
         methods
     )
     assert methods["health.health"]["params"][0]["name"] == "tags"
+    assert document["servers"] == [{"name": "healthd", "url": "/ext/health"}]
     for name in ("health.health", "health.readiness", "healthd.checks"):
         answer = await (await client.post("/ext/health", json={**RPC, "method": name})).json()
         jsonschema.validate(answer["result"], methods[name]["result"]["schema"])

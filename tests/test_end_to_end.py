@@ -111,6 +111,8 @@ def test_a_check_goes_from_passing_to_failing_and_back(
     assert check["contiguousFailures"] == 0 and check["timeOfFirstFailure"] is None
     assert isinstance(check["duration"], int) and check["duration"] > 0
     assert daemon.get()[0] == 200
+    servers = daemon.call("rpc.discover")["servers"]
+    assert servers == [{"name": "healthd", "url": daemon.base}]
 
     node.close()
     failing = until(
