@@ -148,7 +148,11 @@ _LONG_NUMBER = re.compile(rb"\d{19,}")
 # cache that lives until the store records its next run.
 CACHE_ENTRIES = 128
 CACHE_BODY_LIMIT = 2048
+# The results of read methods are a pure function of (method, params, store version): a memo
+# of their bytes answers a request with any id by splicing the id in (clients count ids up).
+MEMO_ENTRIES = 256
 _MISSING = object()
+_REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,37 +171,44 @@ class JsonRpc:
         methods: dict[str, Method],
         version: Callable[[], int] | None = None,
         limits: Limits | None = None,
+        pure: frozenset[str] = frozenset(),
     ) -> None:
         self._methods = methods
         self._version = version
         self._limits = limits or Limits()
+        self._pure = pure if version is not None else frozenset()
         self._cache: dict[bytes, bytes | None] = {}
+        self._memo: dict[tuple[str, bytes], bytes] = {}
         self._cache_version = -1
 
     def handle(self, body: bytes) -> bytes | None:
         """Answer a single request or a batch; the same bytes in the same state, the same answer."""
-        if self._version is None or len(body) > CACHE_BODY_LIMIT:
+        if self._version is None:
             return self.dispatch(body)
         version = self._version()
         if version != self._cache_version:
             self._cache.clear()
+            self._memo.clear()
             self._cache_version = version
+        if len(body) > CACHE_BODY_LIMIT:
+            return self.dispatch(body, memo=True)
         answer = self._cache.get(body, _MISSING)
         if answer is _MISSING:
-            answer = self.dispatch(body)
+            answer = self.dispatch(body, memo=True)
             if len(self._cache) >= CACHE_ENTRIES:
                 del self._cache[next(iter(self._cache))]
             self._cache[body] = answer
         return answer  # type: ignore[return-value]
 
-    def dispatch(self, body: bytes) -> bytes | None:
-        """Answer through jsonrpcserver, uncached."""
+    def dispatch(self, body: bytes, memo: bool = False) -> bytes | None:
+        """Answer through jsonrpcserver (with `memo`, read methods' results may come from it)."""
+        one = self._memoised if memo and self._pure else self._one
         try:
             request = parse(body)
         except ValueError:  # orjson's and json's decode errors alike
             return error_response(PARSE_ERROR)
         if not isinstance(request, list):
-            answer = self._one(request)
+            answer = one(request)
             if answer is not None and len(answer) > self._limits.max_response_bytes:
                 return self._too_large(readable_id(request))
             return answer
@@ -214,7 +225,7 @@ class JsonRpc:
         answers: list[bytes] = []
         size = 2
         for element in request:
-            answer = self._one(element)
+            answer = one(element)
             if answer is None:
                 continue
             size += len(answer) + 1
@@ -231,13 +242,41 @@ class JsonRpc:
             "(max_response_bytes); ask for less in one request",
         )
 
-    def _one(self, request: Any) -> bytes | None:
-        response = dispatch_to_response(
-            request,
-            self._methods,
-            deserializer=_identity,
-            validator=validate_request,
+    def _memoised(self, request: Any) -> bytes | None:
+        """A read method's answer from the memo, the id spliced in; anything else dispatched."""
+        if not (
+            type(request) is dict
+            and request.keys() <= _REQUEST_KEYS
+            and request.get("jsonrpc") == "2.0"
+            and request.get("method") in self._pure
+            and type(request.get("id")) in (int, str, float)
+        ):
+            return self._one(request)
+        params = request.get("params")
+        if params is not None and type(params) not in (list, dict):
+            return self._one(request)
+        try:
+            key = (request["method"], orjson.dumps(params, option=orjson.OPT_SORT_KEYS))
+        except TypeError:  # an integer past 64 bits in the params: not worth a key
+            return self._one(request)
+        result = self._memo.get(key)
+        if result is None:
+            response = self._dispatch(request)
+            if isinstance(response, Left) or response is None:
+                return self._one(request)
+            result = orjson.dumps(response._value.result)
+            if len(self._memo) >= MEMO_ENTRIES:
+                del self._memo[next(iter(self._memo))]
+            self._memo[key] = result
+        return b'{"jsonrpc":"2.0","result":' + result + b',"id":' + id_json(request["id"]) + b"}"
+
+    def _dispatch(self, request: Any) -> Any:
+        return dispatch_to_response(
+            request, self._methods, deserializer=_identity, validator=validate_request
         )
+
+    def _one(self, request: Any) -> bytes | None:
+        response = self._dispatch(request)
         if response is None:
             return None
         if isinstance(response, Left):
@@ -247,7 +286,7 @@ class JsonRpc:
                 return error_response(error.code, readable_id(request))
             data = error.data if error.code in ERRORS_WITH_DATA else NODATA
             return error_response(error.code, error.id, data)
-        success = response._value  # type: ignore[union-attr]
+        success = response._value
         return success_response(success.result, success.id)
 
 

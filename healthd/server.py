@@ -85,10 +85,12 @@ def create_app(
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
     app[BAD_REQUESTS] = bad_requests.BadRequests()
+    reads = health_methods(store, f"{origin}{prefix}")
     app[RPC] = JsonRpc(
-        {**health_methods(store, f"{origin}{prefix}"), **(extra_methods or {})},
+        {**reads, **(extra_methods or {})},
         version=lambda: store.version,
         limits=limits,
+        pure=frozenset(reads.keys() - (extra_methods or {}).keys()),
     )
     access = Access(token)
     if background is not None:

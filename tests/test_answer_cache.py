@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from jsonrpcserver import Success
 
 from healthd.result import Outcome
 from healthd.rpc import JsonRpc, health_methods
@@ -45,11 +46,24 @@ def expected_results(store: Store, request: Any) -> Any:
     return json.loads(reference(store, method, tags))
 
 
+def with_new_ids(body: bytes, step: int) -> bytes:
+    """The same requests with other ids (as a client counting its ids up sends them)."""
+    for old, new in (
+        (b'"id":1,', b'"id":%d,' % (1000 + step)),
+        (b'"id":"x"', b'"id":"y%d"' % step),
+    ):
+        body = body.replace(old, new)
+    return body.replace(b'"id":2,', b'"id":18446744073709551617%d,' % step)
+
+
 def check_all(store: Store, rpc: JsonRpc) -> None:
     for body in REQUESTS:
         cached = rpc.handle(body)
         assert cached == rpc.dispatch(body)
         assert rpc.handle(body) == cached  # and the second time, from the cache
+        for step in range(3):  # other ids: answered from the memo of results, ids spliced in
+            other = with_new_ids(body, step)
+            assert rpc.handle(other) == rpc.dispatch(other)
         if cached is None:
             continue
         answer = json.loads(cached)
@@ -65,7 +79,8 @@ def check_all(store: Store, rpc: JsonRpc) -> None:
 
 
 def test_cached_answers_follow_every_change(store: Store) -> None:
-    rpc = JsonRpc(health_methods(store), version=lambda: store.version)
+    methods = health_methods(store)
+    rpc = JsonRpc(methods, version=lambda: store.version, pure=frozenset(methods))
     check_all(store, rpc)
     changes = [
         ("node", Outcome(message=b"1")),
@@ -100,3 +115,47 @@ def test_large_bodies_bypass_the_cache(store: Store) -> None:
     ).encode()
     assert json.loads(rpc.handle(big) or b"")["result"]["checks"].keys() == {"global"}
     assert rpc._cache == {}
+
+
+def test_requests_with_new_ids_are_answered_from_the_memo_until_the_next_run(
+    store: Store,
+) -> None:
+    """A client counting its ids up costs one dispatch per method and params per store version."""
+    methods = health_methods(store)
+    calls: list[Any] = []
+    counted = methods["health.health"]
+
+    def health(tags: Any = None) -> Any:
+        calls.append(tags)
+        return counted(tags)
+
+    methods["health.health"] = health
+    rpc = JsonRpc(methods, version=lambda: store.version, pure=frozenset(methods))
+    for i in range(50):
+        rpc.handle(b'{"jsonrpc":"2.0","method":"health.health","id":%d}' % i)
+        rpc.handle(
+            b'{"jsonrpc":"2.0","params":{"tags":["db"]},"method":"health.health","id":%d}' % i
+        )
+    assert calls == [None, ["db"]]
+    store.record("db", Outcome(error="down"), 1_700_000_000_000_000_000, 1)
+    answer = json.loads(rpc.handle(b'{"jsonrpc":"2.0","method":"health.health","id":77}') or b"")
+    assert calls == [None, ["db"], None]
+    assert answer["id"] == 77 and answer["result"]["checks"]["db"]["error"] == {"message": "down"}
+
+
+def test_writes_and_unknown_methods_never_come_from_the_memo(store: Store) -> None:
+    writes: list[int] = []
+
+    def write() -> Any:
+        writes.append(1)
+        return Success(len(writes))
+
+    methods = health_methods(store)
+    rpc = JsonRpc(
+        {**methods, "write": write}, version=lambda: store.version, pure=frozenset(methods)
+    )
+    answers = [
+        json.loads(rpc.handle(b'{"jsonrpc":"2.0","method":"write","id":%d}' % i) or b"")
+        for i in range(3)
+    ]
+    assert [a["result"] for a in answers] == [1, 2, 3]
