@@ -10,14 +10,14 @@ from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from healthd.checks.base import Check
 from healthd.runner import Runner
 
-FIRST_RUN = "{}#first"
 HEARTBEAT = "#heartbeat"  # "#" cannot start a check name
 HEARTBEAT_EVERY = 1.0
 
@@ -30,6 +30,32 @@ def _not_a_cancellation(record: logging.LogRecord) -> bool:
 def phase(name: str, interval: float) -> float:
     """A stable offset in [0, interval) that spreads checks sharing an interval across it."""
     return interval * (zlib.crc32(name.encode()) / 2**32)
+
+
+class FirstThenPhased(BaseTrigger):  # type: ignore[misc]
+    """Fires at `first`, then every `interval` from `first + interval + phase`.
+
+    The first run comes as configured (at once by default); the regular ones keep the check's
+    own phase within the interval. IntervalTrigger alone counts from the previous run, which
+    would put every check started together on the same instant forever.
+    """
+
+    def __init__(self, first: datetime, interval: float, offset: float) -> None:
+        self.first = first
+        self.interval = timedelta(seconds=interval)
+        self.regular = first + self.interval + timedelta(seconds=offset)
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        if previous_fire_time is None:
+            return self.first
+        if previous_fire_time < self.regular:
+            return self.regular
+        return previous_fire_time + self.interval
+
+    def __str__(self) -> str:
+        return f"first at {self.first.isoformat()}, then every {self.interval} in phase"
 
 
 class Progress:
@@ -83,12 +109,15 @@ class Scheduler:
         self._aps = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
-                # A late run still runs, once; overlap is the runner's to refuse, not APScheduler's.
+                # A late run still runs, once. Overlap is the runner's to refuse (it records
+                # "previous run still in progress" at once), so a second instance only ever
+                # lives for that moment; APScheduler would skip it without a word.
                 "coalesce": True,
                 "misfire_grace_time": None,
-                "max_instances": 1_000_000,
+                "max_instances": 2,
             },
         )
+        self._aps.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
 
     def start(self, checks: Iterable[Check]) -> None:
         """Schedule every check and start ticking (needs a running event loop)."""
@@ -120,28 +149,19 @@ class Scheduler:
         """Schedule one check: first run after its initial delay, then every interval.
 
         After the first run, each check keeps its own phase within the interval (as Prometheus
-        spreads scrapes), so a thousand checks on one interval do not all fire in one instant.
+        spreads scrapes), so a thousand checks on one interval do not all fire in one instant:
+        one job whose first run is set apart from its trigger's regular times.
         """
         self._checks[check.name] = check
         interval = check.timing.interval
         first = datetime.now(UTC) + timedelta(seconds=check.timing.initial_delay)
-        regular = first + timedelta(seconds=interval + phase(check.name, interval))
         self._progress.schedule(check, time.monotonic() + check.timing.initial_delay)
         self._aps.add_job(
             self._fire,
-            DateTrigger(first, timezone=UTC),
-            args=[check.name, first.timestamp()],
-            id=FIRST_RUN.format(check.name),
-            name=check.name,
-            replace_existing=True,
-        )
-        self._aps.add_job(
-            self._fire,
-            IntervalTrigger(seconds=interval, start_date=regular, timezone=UTC),
+            FirstThenPhased(first, interval, phase(check.name, interval)),
             args=[check.name],
             id=check.name,
             name=check.name,
-            next_run_time=regular,
             replace_existing=True,
         )
 
@@ -149,25 +169,29 @@ class Scheduler:
         """Unschedule one check."""
         self._checks.pop(name, None)
         self._progress.forget(name)
-        for job_id in (name, FIRST_RUN.format(name)):
-            if self._aps.get_job(job_id) is not None:
-                self._aps.remove_job(job_id)
+        if self._aps.get_job(name) is not None:
+            self._aps.remove_job(name)
 
     def scheduled_names(self) -> list[str]:
         """Names of the checks with a job."""
-        return sorted({job.name for job in self._aps.get_jobs() if job.name != HEARTBEAT})
+        return sorted(job.id for job in self._aps.get_jobs() if job.id != HEARTBEAT)
 
-    async def _fire(self, name: str, scheduled: float | None = None) -> None:
-        check = self._checks.get(name)
-        job = self._aps.get_job(name)
-        if check is None or job is None or self._closing:
+    def _submitted(self, event: JobSubmissionEvent) -> None:
+        """APScheduler started a check's job: note how late, and when the next is due."""
+        job = self._aps.get_job(event.job_id)
+        if job is None or event.job_id == HEARTBEAT:
             return
-        now = time.time()
-        # APScheduler has already moved the job to its next time when this runs.
-        following = job.next_run_time.timestamp()
-        if scheduled is None:
-            scheduled = following - check.timing.interval
-        self._progress.fired(name, time.monotonic(), now - scheduled, following - now)
+        now = datetime.now(UTC)
+        scheduled = event.scheduled_run_times[-1]
+        following = job.trigger.get_next_fire_time(scheduled, now)
+        next_in = None if following is None else (following - now).total_seconds()
+        late = (now - scheduled).total_seconds()
+        self._progress.fired(event.job_id, time.monotonic(), late, next_in)
+
+    async def _fire(self, name: str) -> None:
+        check = self._checks.get(name)
+        if check is None or self._closing:
+            return
         try:
             await self._runner.due(check)
         except asyncio.CancelledError:
