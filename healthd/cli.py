@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -11,10 +13,11 @@ from dataclasses import replace
 import orjson
 from pydantic import ValidationError
 
-from healthd import __version__, log, status
+from healthd import __version__, log, status, table
+from healthd.checks.base import Check
 from healthd.config import Config, ConfigError, ServerConfig, load_config
 from healthd.daemon import Daemon
-from healthd.durations import format_duration
+from healthd.durations import format_duration, human_duration
 from healthd.result import Record
 from healthd.service import StartError, serve
 
@@ -48,12 +51,16 @@ def parser() -> argparse.ArgumentParser:
     status_cmd.add_argument(
         "--url",
         default=status.DEFAULT_URL,
-        help=f"the daemon's JSON-RPC endpoint (default {status.DEFAULT_URL})",
+        help="the daemon: host:port or a URL, with or without the /ext/health path "
+        f"(default {status.DEFAULT_URL})",
     )
     status_cmd.add_argument(
         "--token-file", metavar="F", help="file holding the bearer token (default: $HEALTHD_TOKEN)"
     )
     status_cmd.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C")
+    status_cmd.add_argument(
+        "--json", action="store_true", help="print the daemon's health.health result"
+    )
     return top
 
 
@@ -71,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     if args.command == "status":
-        return status.run(args.url, args.token_file, args.watch)
+        return status.run(args.url, args.token_file, watch=args.watch, as_json=args.json)
     try:
         config = load_config(args.config)
         if args.command == "serve":
@@ -117,34 +124,37 @@ async def _check(config: Config, *, as_json: bool) -> int:
         )
         sys.stdout.write("\n")
     else:
-        rows = [("CHECK", "KIND", "STATE", "DURATION", "DETAIL")]
-        for check in daemon.checks:
-            record = daemon.store.get(check.name)
-            rows.append(
-                (
-                    check.name,
-                    check.kind,
-                    "PASS" if record.passed else "FAIL",
-                    format_duration(record.duration_ns / 1e9),
-                    _detail(record),
-                )
-            )
-        print(_table(rows))
+        rows = [_row(check, daemon.store.get(check.name)) for check in daemon.checks]
+        terminal = sys.stdout.isatty()
+        width = shutil.get_terminal_size().columns if terminal else None
+        lines = table.render(rows, width=width, color=terminal, detail_header="DETAIL")
+        lines.append(table.summary(rows, answer.healthy))
+        print("\n".join(lines))
     return EXIT_OK if answer.healthy else EXIT_FAILING
+
+
+def _row(check: Check, record: Record) -> table.Row:
+    return table.Row(
+        name=check.name,
+        kind=check.kind,
+        state=table.state_of(
+            failing=not record.passed,
+            ran=record.timestamp_ns is not None,
+            critical=check.critical,
+            degraded=record.degraded,
+        ),
+        duration=human_duration(record.duration_ns / 1e9),
+        failures=str(record.contiguous_failures),
+        tags=",".join(sorted(check.tags)) or "-",
+        detail=_detail(record),
+    )
 
 
 def _detail(record: Record) -> str:
     if record.error is not None:
         return record.error
-    return record.message.decode() if record.message is not None else ""
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
-        for row in rows
-    )
+    # Spaces after commas let a long message wrap between its fields.
+    return json.dumps(orjson.loads(record.message)) if record.message is not None else ""
 
 
 def describe(config: Config) -> str:

@@ -348,11 +348,33 @@ async def test_nagios_exit_codes(
     }
     assert record.passed is passed
     assert record.degraded is degraded
-    if not passed:
-        assert record.error == f"{status}: {message['text']}"
+    if not passed:  # the plugin names its state itself: the error says it once
+        assert record.error == message["text"]
     answer = store.answer("health")
     assert answer.healthy is (passed or degraded)
     assert answer.degraded is degraded
+
+
+@pytest.mark.parametrize(
+    ("output", "error"),
+    [
+        ("WARNING: pretend warning", "WARNING: pretend warning"),
+        ("pretend warning", "WARNING: pretend warning"),
+        ("", "WARNING: exit code 1"),
+    ],
+)
+async def test_nagios_error_names_the_state_once(
+    make_check: Callable[..., Check], tmp_path: Path, output: str, error: str
+) -> None:
+    check = make_check(type="nagios", command=[plugin(tmp_path, 1, output)])
+    store = Store([Entry("c", "health", frozenset())])
+    from healthd.runner import Runner
+
+    runner = Runner(store)
+    record = await runner.run(check)
+    await runner.close()
+    assert record.error == error
+    assert record.degraded
 
 
 async def test_real_monitoring_plugins_work_unchanged(

@@ -150,9 +150,10 @@ def test_check_exits_0_when_healthy_and_prints_a_table(tmp_path: Path) -> None:
         result = healthd("check", "--config", path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["CHECK", "KIND", "STATE", "DURATION", "DETAIL"]
+    assert lines[0].split() == ["CHECK", "KIND", "STATE", "DURATION", "FAILS", "TAGS", "DETAIL"]
     assert any(line.startswith("node.rpc") and " PASS " in line for line in lines)
     assert any(line.startswith("gate") and " FAIL " in line for line in lines)
+    assert lines[-1] == "2 checks: 1 pass, 1 fail; healthy"
 
 
 def test_check_json_prints_the_result_object_and_exits_1_when_failing(tmp_path: Path) -> None:
