@@ -94,6 +94,12 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "check":
             return asyncio.run(_check(config, as_json=args.json))
         print(describe(config))
+        if not any(item.spec.kind == "health" for item in config.checks):
+            print(
+                "healthd: warning: no check of kind health is configured: GET /ext/health "
+                "will answer 200 (healthy) whatever happens to the node",
+                file=sys.stderr,
+            )
         return EXIT_OK
     except StartError as exc:
         print(f"healthd: {exc}", file=sys.stderr)

@@ -59,7 +59,7 @@ async def test_load_fails_above_the_threshold(make_check: Callable[..., Check]) 
 
 
 def test_load_needs_a_threshold() -> None:
-    with pytest.raises(ConfigError, match=r"checks\[0\]: set max_load1_per_cpu"):
+    with pytest.raises(ConfigError, match=r"checks\[0\] \(l\): set max_load1_per_cpu"):
         parse_config(config_text({"name": "l", "type": "load"}), "t")
 
 
@@ -291,7 +291,7 @@ def test_a_type_whose_extra_is_missing_names_the_pip_command(
             config_text({"name": "db", "type": "postgres", "dsn": "postgresql://x"}), "t.toml"
         )
     assert caught.value.problems == [
-        "checks[0].type: the postgres check type needs the healthd_no_such_module package: "
+        "checks[0] (db).type: the postgres check type needs the healthd_no_such_module package: "
         "pip install 'healthd[postgres]'"
     ]
 

@@ -209,6 +209,9 @@ async def test_disk_reports_free_space_and_fails_above_the_threshold(
     too_much = make_check(type="disk", path=str(tmp_path), min_free_percent=100)
     _, error = await outcome(too_much)
     assert error is not None and "below the minimum 100%" in error
+    too_many_bytes = make_check(type="disk", path=str(tmp_path), min_free_bytes="1PB")
+    _, error = await outcome(too_many_bytes)
+    assert error is not None and error.endswith(f"free on {tmp_path}, below the minimum 1PB")
 
 
 async def test_disk_on_a_missing_path_fails(make_check: Callable[..., Check]) -> None:

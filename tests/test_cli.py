@@ -65,7 +65,7 @@ def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> Non
         result = healthd(command, "--config", path)
         assert result.returncode == 2, (command, result.stderr)
         assert path in result.stderr
-        assert "checks[2].port: input should be a valid integer" in result.stderr
+        assert "checks[2] (bad).port: input should be a valid integer" in result.stderr
         assert "Traceback" not in result.stderr
 
 
@@ -75,19 +75,19 @@ def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> Non
         ("[server]\nport = 9660\nhots = 'x'\n", "server.hots: unknown key"),
         (
             "[[checks]]\nname = 'a'\ntype = 'tcp'\nhost = 'h'\nport = 1\nintervall = '5s'\n",
-            "checks[0].intervall: unknown key",
+            'checks[0] (a).intervall: unknown key; did you mean "interval"?',
         ),
         (
             "[[checks]]\nname = 'a'\ntype = 'tcp'\nhost = 'h'\nport = 1\n"
             "[[checks]]\nname = 'a'\ntype = 'tcp'\nhost = 'h'\nport = 2\n",
-            "checks[1].name: duplicate check name 'a'",
+            "checks[1] (a).name: duplicate check name 'a'",
         ),
         ("[scheduler]\ninterval = '5s'\ntimeout = '10s'\n", "scheduler.timeout: the timeout (10s)"),
         (
             "[[checks]]\nname = 'a'\ntype = 'tcp'\nhost = 'h'\nport = 1\ntimeout = '1m'\n",
-            "checks[0].timeout: the timeout (1m0s) must be longer than 0s and shorter than the interval",
+            "checks[0] (a).timeout: the timeout (1m0s) must be longer than 0s and shorter than the interval",
         ),
-        ("[[checks]]\nname = 'a'\ntype = 'smtp'\n", "checks[0].type: unknown type 'smtp'"),
+        ("[[checks]]\nname = 'a'\ntype = 'smtp'\n", "checks[0] (a).type: unknown type 'smtp'"),
         ("[server\n", "not valid TOML"),
         ("[logging]\nlevel = 'loud'\n", "logging.level: input should be 'debug', 'info'"),
         (
@@ -110,7 +110,10 @@ def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> Non
             "[server]\ntoken_file = '/nonexistent/token'\n",
             "server.token_file: cannot read /nonexistent/token: No such file or directory",
         ),
-        ("[[checks]]\nname = 'a'\ntype = 'process'\nname2 = 1\n", "checks[0].name2: unknown key"),
+        (
+            "[[checks]]\nname = 'a'\ntype = 'process'\nname2 = 1\n",
+            'checks[0] (a).name2: unknown key; did you mean "name"?',
+        ),
     ],
 )
 def test_config_mistakes_are_explained(tmp_path: Path, text: str, expected: str) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe, os_error_text
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe, os_error_text
 
 # Output beyond these sizes is read and thrown away, so a chatty command cannot fill memory.
 FIRST_LINE_LIMIT = 1024
@@ -23,7 +23,7 @@ PRIVATE_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "HEALTHD_TOKEN"
 class CommandKeys(CheckSpec):
     """Keys shared by the checks that run a program: `command` (argv) and `env`."""
 
-    command: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
+    command: Annotated[ListOf[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
     env: dict[str, str] = {}
 
     def target(self) -> str:

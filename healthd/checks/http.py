@@ -8,7 +8,7 @@ import aiohttp
 from pydantic import Field, field_validator
 from yarl import URL
 
-from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe
 from healthd.redact import redact_text, redact_url, secret_name, url_secrets
 
 BODY_LIMIT = 1024 * 1024
@@ -48,7 +48,7 @@ class HttpSpec(HttpTarget):
 
     type: Literal["http"]
     method: Method = "GET"
-    expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] | None = None
+    expect_status: ListOf[Annotated[int, Field(ge=100, le=599)]] | None = None
     body_contains: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("method", mode="before")
