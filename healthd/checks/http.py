@@ -8,7 +8,8 @@ import aiohttp
 from pydantic import Field, field_validator
 from yarl import URL
 
-from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe, os_error_text
+from healthd.checks.tcp import host_port
 from healthd.redact import redact_text, redact_url, secret_name, url_secrets
 
 BODY_LIMIT = 1024 * 1024
@@ -84,6 +85,19 @@ def status_expected(status: int, expected: tuple[int, ...] | None) -> bool:
     return 200 <= status < 300 if expected is None else status in expected
 
 
+def request_error(method: str, shown_url: str, exc: BaseException, secrets: tuple[str, ...]) -> str:
+    """Why a request failed; a refused connection in the tcp check's words, not aiohttp's."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"cannot resolve {exc.host}: {os_error_text(exc.os_error)}"
+    if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
+        exc, aiohttp.ClientSSLError
+    ):
+        where = host_port(exc.host, exc.port) if exc.port is not None else exc.host
+        return f"cannot connect to {where}: {os_error_text(exc.os_error)}"
+    reason = redact_text(str(exc) or type(exc).__name__, secrets)
+    return f"{method} {shown_url} failed: {reason}"
+
+
 def build(spec: HttpSpec, env: CheckEnv) -> Probe:
     """Return a probe that makes one request."""
     secrets = spec.secrets()
@@ -99,8 +113,7 @@ def build(spec: HttpSpec, env: CheckEnv) -> Probe:
                 if spec.body_contains is not None:
                     body = await response.content.read(BODY_LIMIT)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            reason = redact_text(str(exc) or type(exc).__name__, secrets)
-            raise CheckFailed(f"{spec.method} {shown_url} failed: {reason}") from None
+            raise CheckFailed(request_error(spec.method, shown_url, exc, secrets)) from None
         message = {"status": status}
         if not status_expected(status, spec.expect_status):
             raise CheckFailed(f"unexpected status {status} (expected {wanted})", message)

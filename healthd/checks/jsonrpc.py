@@ -9,8 +9,7 @@ import aiohttp
 import orjson
 
 from healthd.checks.base import CheckEnv, CheckFailed, Probe
-from healthd.checks.http import HttpTarget
-from healthd.redact import redact_text
+from healthd.checks.http import HttpTarget, request_error
 
 MESSAGE_LIMIT = 4096  # bytes of JSON; a larger result is cut down to a preview
 RESPONSE_LIMIT = 4 * 1024 * 1024
@@ -83,8 +82,7 @@ def build(spec: JsonRpcSpec, env: CheckEnv) -> Probe:
                 status = response.status
                 body = await response.content.read(RESPONSE_LIMIT)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            reason = redact_text(str(exc) or type(exc).__name__, secrets)
-            raise CheckFailed(f"POST {shown} failed: {reason}") from None
+            raise CheckFailed(request_error("POST", shown, exc, secrets)) from None
         try:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError:
