@@ -1,31 +1,28 @@
-"""The `healthd` command: serve, check, validate; exit codes and readable errors."""
+"""The `healthd` command: serve, check, validate, status; exit codes and readable errors.
+
+Each command imports what it needs when it runs: `healthd --version` and `healthd status` never
+load the daemon (aiohttp, APScheduler, jsonrpcserver, prometheus-client), `validate` only the
+config and the check types.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import shutil
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import orjson
-from pydantic import ValidationError
+from healthd import __version__
 
-from healthd import __version__, log, status, table
-from healthd.checks.base import Check
-from healthd.config import Config, ConfigError, ServerConfig, load_config
-from healthd.daemon import Daemon
-from healthd.durations import format_duration, human_duration
-from healthd.result import Record
-from healthd.service import StartError, serve
+if TYPE_CHECKING:
+    from healthd.config import Config
 
 EXIT_OK = 0
 EXIT_FAILING = 1
 EXIT_CANNOT_START = 1
 EXIT_BAD_CONFIG = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C before the command got going
+DEFAULT_URL = "http://127.0.0.1:9660/ext/health"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,9 +47,9 @@ def parser() -> argparse.ArgumentParser:
     status_cmd = commands.add_parser("status", help="show a running daemon's checks")
     status_cmd.add_argument(
         "--url",
-        default=status.DEFAULT_URL,
+        default=DEFAULT_URL,
         help="the daemon: host:port or a URL, with or without the /ext/health path "
-        f"(default {status.DEFAULT_URL})",
+        f"(default {DEFAULT_URL})",
     )
     status_cmd.add_argument(
         "--token-file", metavar="F", help="file holding the bearer token (default: $HEALTHD_TOKEN)"
@@ -78,7 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     if args.command == "status":
+        from healthd import status
+
         return status.run(args.url, args.token_file, watch=args.watch, as_json=args.json)
+    from healthd import log
+    from healthd.config import ConfigError, load_config
+
     try:
         config = load_config(args.config)
         if args.command == "serve":
@@ -86,24 +88,32 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_BAD_CONFIG
-    try:
-        if args.command == "serve":
-            log.configure(config.logging.level, config.logging.format)
+    if args.command == "serve":
+        from healthd.service import StartError, serve
+
+        log.configure(config.logging.level, config.logging.format)
+        try:
             return serve(config, args.config)
-        log.configure("error", config.logging.format, sys.stderr)
-        if args.command == "check":
-            return asyncio.run(_check(config, as_json=args.json))
-        print(describe(config))
-        if not any(item.spec.kind == "health" for item in config.checks):
-            print(
-                "healthd: warning: no check of kind health is configured: GET /ext/health "
-                "will answer 200 (healthy) whatever happens to the node",
-                file=sys.stderr,
-            )
-        return EXIT_OK
-    except StartError as exc:
-        print(f"healthd: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
+        except StartError as exc:
+            print(f"healthd: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_START
+    # Data goes to stdout; log lines, if any, to stderr.
+    log.configure("error", config.logging.format, sys.stderr)
+    if args.command == "check":
+        import asyncio
+
+        from healthd.check_once import check_once
+
+        healthy = asyncio.run(check_once(config, as_json=args.json))
+        return EXIT_OK if healthy else EXIT_FAILING
+    print(describe(config))
+    if not any(item.spec.kind == "health" for item in config.checks):
+        print(
+            "healthd: warning: no check of kind health is configured: GET /ext/health "
+            "will answer 200 (healthy) whatever happens to the node",
+            file=sys.stderr,
+        )
+    return EXIT_OK
 
 
 def _with_address(config: Config, host: str | None, port: int | None) -> Config:
@@ -113,6 +123,12 @@ def _with_address(config: Config, host: str | None, port: int | None) -> Config:
         "host": host or config.server.host,
         "port": config.server.port if port is None else port,
     }
+    from dataclasses import replace
+
+    from pydantic import ValidationError
+
+    from healthd.config import ConfigError, ServerConfig
+
     try:
         server = ServerConfig.model_validate({**config.server.model_dump(), **updates})
     except ValidationError:
@@ -120,51 +136,10 @@ def _with_address(config: Config, host: str | None, port: int | None) -> Config:
     return replace(config, server=server)
 
 
-async def _check(config: Config, *, as_json: bool) -> int:
-    daemon = Daemon(config)
-    await daemon.run_once()
-    answer = daemon.store.answer("health")
-    if as_json:
-        sys.stdout.write(
-            orjson.dumps(orjson.loads(answer.body), option=orjson.OPT_INDENT_2).decode()
-        )
-        sys.stdout.write("\n")
-    else:
-        rows = [_row(check, daemon.store.get(check.name)) for check in daemon.checks]
-        terminal = sys.stdout.isatty()
-        width = shutil.get_terminal_size().columns if terminal else None
-        lines = table.render(rows, width=width, color=terminal, detail_header="DETAIL")
-        lines.append(table.summary(rows, answer.healthy))
-        print("\n".join(lines))
-    return EXIT_OK if answer.healthy else EXIT_FAILING
-
-
-def _row(check: Check, record: Record) -> table.Row:
-    return table.Row(
-        name=check.name,
-        kind=check.kind,
-        state=table.state_of(
-            failing=not record.passed,
-            ran=record.timestamp_ns is not None,
-            critical=check.critical,
-            degraded=record.degraded,
-        ),
-        duration=human_duration(record.duration_ns / 1e9),
-        failures=str(record.contiguous_failures),
-        tags=",".join(sorted(check.tags)) or "-",
-        detail=_detail(record),
-    )
-
-
-def _detail(record: Record) -> str:
-    if record.error is not None:
-        return record.error
-    # Spaces after commas let a long message wrap between its fields.
-    return json.dumps(orjson.loads(record.message)) if record.message is not None else ""
-
-
 def describe(config: Config) -> str:
     """What `healthd validate` prints: the address and every check it would run."""
+    from healthd.durations import format_duration
+
     server = config.server
     lines = [
         f"config: {config.source}",

@@ -19,7 +19,6 @@ from healthd import table
 from healthd.durations import format_duration, human_duration
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_UNREACHABLE = 0, 1, 2
-DEFAULT_URL = "http://127.0.0.1:9660/ext/health"
 HEALTH_PATH = "/ext/health"
 KINDS = ("health", "readiness", "liveness")
 WATCH_EVERY = 2.0  # seconds between refreshes of --watch

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import aiohttp
 from pydantic import Field, field_validator
 from yarl import URL
 
 from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe, os_error_text
 from healthd.checks.tcp import host_port
 from healthd.redact import redact_text, redact_url, secret_name, url_secrets
+
+if TYPE_CHECKING:  # aiohttp is imported when a check runs: `healthd validate` stays quick
+    import aiohttp
 
 BODY_LIMIT = 1024 * 1024
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -69,6 +71,8 @@ class SharedSession:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            import aiohttp
+
             # A fresh connection per request: a health check must see new connections work.
             connector = aiohttp.TCPConnector(force_close=True, limit=0)
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
@@ -87,6 +91,8 @@ def status_expected(status: int, expected: tuple[int, ...] | None) -> bool:
 
 def request_error(method: str, shown_url: str, exc: BaseException, secrets: tuple[str, ...]) -> str:
     """Why a request failed; a refused connection in the tcp check's words, not aiohttp's."""
+    import aiohttp
+
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"cannot resolve {exc.host}: {os_error_text(exc.os_error)}"
     if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
@@ -103,6 +109,8 @@ def build(spec: HttpSpec, env: CheckEnv) -> Probe:
     secrets = spec.secrets()
     shown_url = spec.shown_url()
     wanted = "2xx" if spec.expect_status is None else ", ".join(map(str, spec.expect_status))
+
+    import aiohttp
 
     async def probe() -> dict[str, Any]:
         session: aiohttp.ClientSession = env.http.session()

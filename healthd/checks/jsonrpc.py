@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import aiohttp
 import orjson
 
 from healthd.checks.base import CheckEnv, CheckFailed, Probe
 from healthd.checks.http import HttpTarget, request_error
+
+if TYPE_CHECKING:  # aiohttp is imported when a check runs: `healthd validate` stays quick
+    import aiohttp
 
 MESSAGE_LIMIT = 4096  # bytes of JSON; a larger result is cut down to a preview
 RESPONSE_LIMIT = 4 * 1024 * 1024
@@ -68,6 +70,8 @@ def build(spec: JsonRpcSpec, env: CheckEnv) -> Probe:
     """Return a probe that makes one call."""
     secrets = spec.secrets()
     shown = spec.shown_url()
+
+    import aiohttp
 
     async def probe() -> Any:
         request: dict[str, Any] = {"jsonrpc": "2.0", "id": next(_ids), "method": spec.method}
