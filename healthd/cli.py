@@ -81,6 +81,9 @@ def _main(argv: Sequence[str] | None) -> int:
     from healthd import log
     from healthd.config import ConfigError, load_config
 
+    # Until the config says otherwise, log lines (a plugin that cannot load) go to stderr, never
+    # into the data `validate` and `check --json` print on stdout.
+    log.configure("warning", "auto", sys.stderr)
     try:
         config = load_config(args.config)
         if args.command == "serve":

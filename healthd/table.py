@@ -96,9 +96,11 @@ def render(
 
 
 def summary(rows: Sequence[Row], healthy: bool) -> str:
-    """One line: how many checks in each state, and the overall verdict."""
+    """One line: how many checks in each state, and the verdict of the `health` kind."""
     counts = Counter(row.state for row in rows)
     parts = [f"{counts[state]} {state.lower()}" for state in STATES if counts[state]]
-    verdict = "healthy" if healthy else "unhealthy"
+    verdict = (
+        "health: healthy" if healthy else "health: unhealthy"
+    )  # the kind GET /ext/health answers
     noun = "check" if len(rows) == 1 else "checks"
     return f"{len(rows)} {noun}: {', '.join(parts) or 'none'}; {verdict}"

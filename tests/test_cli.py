@@ -156,7 +156,7 @@ def test_check_exits_0_when_healthy_and_prints_a_table(tmp_path: Path) -> None:
     assert lines[0].split() == ["CHECK", "KIND", "STATE", "DURATION", "FAILS", "TAGS", "DETAIL"]
     assert any(line.startswith("node.rpc") and " PASS " in line for line in lines)
     assert any(line.startswith("gate") and " FAIL " in line for line in lines)
-    assert lines[-1] == "2 checks: 1 pass, 1 fail; healthy"
+    assert lines[-1] == "2 checks: 1 pass, 1 fail; health: healthy"
 
 
 def test_check_json_prints_the_result_object_and_exits_1_when_failing(tmp_path: Path) -> None:
@@ -195,3 +195,21 @@ def test_serve_on_an_address_it_cannot_resolve_exits_1_without_a_traceback() -> 
     assert result.returncode == 1
     assert "cannot listen on no-such-host.invalid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_data_commands_keep_log_lines_off_stdout(tmp_path: Path) -> None:
+    # A plugin that cannot load is logged while the config is read: on stderr, never in the data.
+    dist = tmp_path / "broken_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[healthd.checks]\nbroken = no_such_module_here\n")
+    config = write(tmp_path, config_text({"name": "up", "type": "command", "command": ["true"]}))
+    env = {"PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+    validate = healthd("validate", "--config", config, env=env)
+    assert validate.returncode == 0
+    assert "cannot load check type plugin" in validate.stderr
+    assert validate.stdout.startswith("config: ") and "plugin" not in validate.stdout
+    check = healthd("check", "--json", "--config", config, env=env)
+    assert check.returncode == 0
+    assert "cannot load check type plugin" in check.stderr
+    assert json.loads(check.stdout)["healthy"] is True

@@ -120,7 +120,7 @@ def test_status_shows_every_check_and_exits_0_when_healthy(
     assert " DEGRADED " in warned and warned.endswith(" WARNING: pretend warning")
     assert " PASS " in row(lines, "gate") and " readiness " in row(lines, "gate")
     assert lines[0] == f"healthd at {daemon.base}"
-    assert lines[-1] == "4 checks: 2 pass, 2 degraded; healthy"
+    assert lines[-1] == "4 checks: 2 pass, 2 degraded; health: healthy"
 
 
 def test_piped_output_is_plain_text_one_line_per_check(
@@ -138,7 +138,7 @@ def test_piped_output_is_plain_text_one_line_per_check(
     broken = row(lines, "database.primary.connection")
     assert re.match(rf"\S+ +health +FAIL +{DURATION} +\d+ +\d+s +db +exit code 2: ", broken)
     assert broken.endswith(LONG_ERROR)
-    assert lines[-1] == "2 checks: 1 pass, 1 fail; unhealthy"
+    assert lines[-1] == "2 checks: 1 pass, 1 fail; health: unhealthy"
 
 
 @pytest.mark.parametrize("columns", [80, 200])
@@ -176,7 +176,7 @@ def test_terminal_table_fits_and_never_breaks_name_state_or_duration(
         assert text == f"exit code 2: {LONG_ERROR}"
     else:
         assert text.endswith("…") or text == f"exit code 2: {LONG_ERROR}"
-    assert lines[-1] == "3 checks: 1 pass, 1 degraded, 1 fail; unhealthy"
+    assert lines[-1] == "3 checks: 1 pass, 1 degraded, 1 fail; health: unhealthy"
 
 
 def test_status_json_prints_the_daemons_answer_and_nothing_else(
@@ -295,7 +295,7 @@ def test_status_watch_redraws_the_whole_screen_until_interrupted(
         heartbeat.write_text("")
         until(lambda: daemon.get()[0] == 200, "the heartbeat to pass")
         frames = lambda screen: screen.split(b"\x1b[2J")  # noqa: E731
-        terminal.until(lambda screen: b"2 checks: 2 pass; healthy" in frames(screen)[-1])
+        terminal.until(lambda screen: b"2 checks: 2 pass; health: healthy" in frames(screen)[-1])
     finally:
         terminal.proc.send_signal(signal.SIGINT)
         code = terminal.finish()

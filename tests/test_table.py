@@ -92,8 +92,8 @@ def test_state_of(failing: bool, ran: bool, critical: bool, degraded: bool, stat
 
 
 def test_summary_counts_states_and_gives_the_verdict() -> None:
-    assert table.summary(rows(), False) == "3 checks: 1 pass, 1 degraded, 1 fail; unhealthy"
-    assert table.summary(rows()[:1], True) == "1 check: 1 pass; healthy"
+    assert table.summary(rows(), False) == "3 checks: 1 pass, 1 degraded, 1 fail; health: unhealthy"
+    assert table.summary(rows()[:1], True) == "1 check: 1 pass; health: healthy"
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_check_on_a_terminal(tmp_path: Path, columns: int) -> None:
     assert re.match(r"plugin\.warn +health +DEGRADED +\S+ \S+ .*WARNING: pretend warning$", warned)
     assert "WARNING: WARNING" not in shown
     assert any(re.match(r"optional +health +DEGRADED ", line) for line in lines)
-    assert lines[-1] == "4 checks: 1 pass, 3 degraded; healthy"
+    assert lines[-1] == "4 checks: 1 pass, 3 degraded; health: healthy"
 
 
 def test_check_piped_is_one_plain_line_per_check(tmp_path: Path) -> None:
@@ -153,5 +153,5 @@ def test_check_piped_is_one_plain_line_per_check(tmp_path: Path) -> None:
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert len(lines) == 6 and "\x1b" not in result.stdout
-    assert lines[-1] == "4 checks: 1 pass, 3 degraded; healthy"
+    assert lines[-1] == "4 checks: 1 pass, 3 degraded; health: healthy"
     assert lines[4].endswith(LONG.strip())
