@@ -93,9 +93,17 @@ def _http_reason(exc: urllib.error.HTTPError, token: str | None) -> str:
 
 
 def state(row: dict[str, Any]) -> str:
-    """The row's state; a Monitoring Plugins WARNING is degraded like a non-critical failure."""
+    """The row's state; a Monitoring Plugins WARNING is degraded like a non-critical failure.
+
+    The answer says `degraded` only if the daemon sends it; else a WARNING is recognised by the
+    `nagios` check's own message ({"status", "text", "perfdata"}).
+    """
     message = row.get("message")
-    warning = isinstance(message, dict) and message.get("status") == "WARNING"
+    warning = (
+        isinstance(message, dict)
+        and message.keys() == {"status", "text", "perfdata"}
+        and message["status"] == "WARNING"
+    )
     return table.state_of(
         failing="error" in row,
         ran=row.get("timestamp") is not None,

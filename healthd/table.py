@@ -99,8 +99,6 @@ def summary(rows: Sequence[Row], healthy: bool) -> str:
     """One line: how many checks in each state, and the verdict of the `health` kind."""
     counts = Counter(row.state for row in rows)
     parts = [f"{counts[state]} {state.lower()}" for state in STATES if counts[state]]
-    verdict = (
-        "health: healthy" if healthy else "health: unhealthy"
-    )  # the kind GET /ext/health answers
+    verdict = "healthy" if healthy else "unhealthy"  # of the kind GET /ext/health answers
     noun = "check" if len(rows) == 1 else "checks"
-    return f"{len(rows)} {noun}: {', '.join(parts) or 'none'}; {verdict}"
+    return f"{len(rows)} {noun}: {', '.join(parts) or 'none'}; health: {verdict}"

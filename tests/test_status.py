@@ -303,3 +303,34 @@ def test_status_watch_redraws_the_whole_screen_until_interrupted(
     last = frames(terminal.screen)[-1].decode()
     assert "cannot stat" not in last  # the old error line is gone, not left on screen
     assert re.search(r"refreshed \d\d:\d\d:\d\d, every 2s; Ctrl-C to stop", last)
+
+
+@pytest.mark.parametrize(
+    ("given", "url"),
+    [
+        ("node1:9660", "http://node1:9660/ext/health"),
+        ("http://node1:9660", "http://node1:9660/ext/health"),
+        ("https://node1/", "https://node1/ext/health"),
+        ("node1:9660/ext/health/", "http://node1:9660/ext/health"),
+        ("[::1]:9660", "http://[::1]:9660/ext/health"),
+        ("http://node1:9660/custom/prefix/", "http://node1:9660/custom/prefix"),
+    ],
+)
+def test_endpoint_forms(given: str, url: str) -> None:
+    from healthd.status import endpoint
+
+    assert endpoint(given) == url
+
+
+def test_only_a_monitoring_plugins_warning_degrades_a_critical_check() -> None:
+    from healthd.status import state
+
+    failed = {"timestamp": "2026-11-23T10:00:00Z", "error": {"message": "x"}, "critical": True}
+    plugin = {"status": "WARNING", "text": "slow", "perfdata": {}}
+    assert state({**failed, "message": plugin}) == "DEGRADED"
+    assert state({**failed, "message": {**plugin, "status": "CRITICAL"}}) == "FAIL"
+    # A jsonrpc check's result that happens to hold a "status" says nothing about degrading.
+    assert state({**failed, "message": {"status": "WARNING"}}) == "FAIL"
+    assert state({**failed, "degraded": True}) == "DEGRADED"
+    assert state({**failed, "critical": False}) == "DEGRADED"
+    assert state({"error": {"message": "not yet run"}, "timestamp": None}) == "NOT RUN"
