@@ -283,7 +283,7 @@ def key_path(loc: Sequence[str | int]) -> str:
 
 
 def unknown_key(key: str, known: Iterable[str]) -> str:
-    """ "unknown key", with the closest known key when one is close enough to be a typo."""
+    """The "unknown key" message, naming the closest known key when it looks like a typo."""
     close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     return f'unknown key; did you mean "{close[0]}"?' if close else "unknown key"
 

@@ -62,8 +62,8 @@ def fetch(url: str, token: str | None, timeout: float = 5.0) -> Snapshot:
     except urllib.error.HTTPError as exc:
         raise Unreachable(f"{url}: HTTP {exc.code} {_http_reason(exc, token)}") from None
     except (urllib.error.URLError, OSError) as exc:
-        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc.strerror or exc
-        raise Unreachable(f"cannot reach {url}: {cause}") from None
+        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise Unreachable(f"cannot reach {url}: {_reason(cause)}") from None
     except (orjson.JSONDecodeError, TypeError, KeyError):
         raise Unreachable(f"{url} did not answer as healthd does") from None
     for answer in answers.values():
@@ -82,6 +82,17 @@ def fetch(url: str, token: str | None, timeout: float = 5.0) -> Snapshot:
             )
     health = orjson.dumps(answers[1]["result"])
     return Snapshot(rows, bool(answers[1]["result"]["healthy"]), health)
+
+
+def _reason(cause: object) -> str:
+    """An OS error in a few words ("connection refused"), as the checks say it."""
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, TimeoutError):
+        return "timed out"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(cause)
 
 
 def _http_reason(exc: urllib.error.HTTPError, token: str | None) -> str:

@@ -217,7 +217,9 @@ def test_url_forms(start_daemon: Callable[[str], Daemon], form: str) -> None:
 def test_status_exits_2_when_the_daemon_cannot_be_reached() -> None:
     result = status("--url", f"127.0.0.1:{free_port()}")
     assert result.returncode == 2
-    assert "cannot reach http://127.0.0.1:" in result.stderr
+    assert re.search(
+        r"cannot reach http://127\.0\.0\.1:\d+/ext/health: connection refused", result.stderr
+    )
     assert result.stdout == ""
 
 
