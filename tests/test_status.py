@@ -99,6 +99,13 @@ def failing_once(daemon: Daemon, name: str) -> None:
     )
 
 
+def passed_once(daemon: Daemon, name: str, kind: str = "health") -> None:
+    until(
+        lambda: "error" not in daemon.call(f"health.{kind}")["checks"][name],
+        f"{name} to pass",
+    )
+
+
 def row(lines: list[str], name: str) -> str:
     return next(line for line in lines if line.startswith(name + " "))
 
@@ -110,6 +117,7 @@ def test_status_shows_every_check_and_exits_0_when_healthy(
     until(lambda: daemon.get("/readiness")[0] == 200, "ready")
     failing_once(daemon, "extra")
     failing_once(daemon, "plugin.warn")
+    passed_once(daemon, "node.rpc")
     result = status("--url", daemon.base)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
@@ -128,6 +136,7 @@ def test_piped_output_is_plain_text_one_line_per_check(
 ) -> None:
     daemon = start_daemon(config_text(PASSING, BROKEN))
     failing_once(daemon, "database.primary.connection")
+    passed_once(daemon, "node.rpc")
     result = status("--url", daemon.base)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "\x1b" not in result.stdout and not BOX_DRAWING.search(result.stdout)
@@ -148,6 +157,7 @@ def test_terminal_table_fits_and_never_breaks_name_state_or_duration(
     daemon = start_daemon(config_text(PASSING, BROKEN, WARNING))
     failing_once(daemon, "database.primary.connection")
     failing_once(daemon, "plugin.warn")
+    passed_once(daemon, "node.rpc")
     code, shown = status_on_terminal(columns, "--url", daemon.base)
     assert code == 1, shown
     lines = shown.rstrip("\n").split("\n")
@@ -184,6 +194,7 @@ def test_status_json_prints_the_daemons_answer_and_nothing_else(
 ) -> None:
     daemon = start_daemon(config_text(PASSING, OPTIONAL))
     failing_once(daemon, "extra")
+    passed_once(daemon, "node.rpc")
     result = status("--url", daemon.base, "--json")
     assert result.returncode == 0
     assert result.stderr == ""
