@@ -1,28 +1,28 @@
-"""The `healthd` command: serve, check, validate; exit codes and readable errors."""
+"""The `healthd` command: serve, check, validate, status; exit codes and readable errors.
+
+Each command imports what it needs when it runs: `healthd --version` and `healthd status` never
+load the daemon (aiohttp, APScheduler, jsonrpcserver, prometheus-client), `validate` only the
+config and the check types.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import orjson
-from pydantic import ValidationError
+from healthd import __version__
 
-from healthd import __version__, log, status
-from healthd.config import Config, ConfigError, ServerConfig, address, load_config
-from healthd.daemon import Daemon
-from healthd.durations import format_duration
-from healthd.result import Record
-from healthd.service import StartError, serve
+if TYPE_CHECKING:
+    from healthd.config import Config
 
 EXIT_OK = 0
 EXIT_FAILING = 1
 EXIT_CANNOT_START = 1
 EXIT_BAD_CONFIG = 2
 EXIT_INTERRUPTED = 130  # Ctrl-C before the command got going
+DEFAULT_URL = "http://127.0.0.1:9660/ext/health"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,13 +47,17 @@ def parser() -> argparse.ArgumentParser:
     status_cmd = commands.add_parser("status", help="show a running daemon's checks")
     status_cmd.add_argument(
         "--url",
-        default=status.DEFAULT_URL,
-        help=f"the daemon's JSON-RPC endpoint (default {status.DEFAULT_URL})",
+        default=DEFAULT_URL,
+        help="the daemon: host:port or a URL, with or without the /ext/health path "
+        f"(default {DEFAULT_URL})",
     )
     status_cmd.add_argument(
         "--token-file", metavar="F", help="file holding the bearer token (default: $HEALTHD_TOKEN)"
     )
     status_cmd.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C")
+    status_cmd.add_argument(
+        "--json", action="store_true", help="print the daemon's health.health result"
+    )
     return top
 
 
@@ -71,7 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     if args.command == "status":
-        return status.run(args.url, args.token_file, args.watch)
+        from healthd import status
+
+        return status.run(args.url, args.token_file, watch=args.watch, as_json=args.json)
+    from healthd import log
+    from healthd.config import ConfigError, load_config
+
+    # Until the config says otherwise, log lines (a plugin that cannot load) go to stderr, never
+    # into the data `validate` and `check --json` print on stdout.
+    log.configure("warning", "auto", sys.stderr)
     try:
         config = load_config(args.config)
         if args.command == "serve":
@@ -79,19 +91,33 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_BAD_CONFIG
-    try:
-        log.REDACTOR.update(config.secrets())
-        if args.command == "serve":
-            log.configure(config.logging.level, config.logging.format)
+    log.REDACTOR.update(config.secrets())
+    if args.command == "serve":
+        from healthd.service import StartError, serve
+
+        log.configure(config.logging.level, config.logging.format)
+        try:
             return serve(config, args.config)
-        log.configure("error", config.logging.format, sys.stderr)
-        if args.command == "check":
-            return asyncio.run(_check(config, as_json=args.json))
-        print(describe(config))
-        return EXIT_OK
-    except StartError as exc:
-        print(f"healthd: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
+        except StartError as exc:
+            print(f"healthd: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_START
+    # Data goes to stdout; log lines, if any, to stderr.
+    log.configure("error", config.logging.format, sys.stderr)
+    if args.command == "check":
+        import asyncio
+
+        from healthd.check_once import check_once
+
+        healthy = asyncio.run(check_once(config, as_json=args.json))
+        return EXIT_OK if healthy else EXIT_FAILING
+    print(describe(config))
+    if not any(item.spec.kind == "health" for item in config.checks):
+        print(
+            "healthd: warning: no check of kind health is configured: GET /ext/health "
+            "will answer 200 (healthy) whatever happens to the node",
+            file=sys.stderr,
+        )
+    return EXIT_OK
 
 
 def _with_address(config: Config, host: str | None, port: int | None) -> Config:
@@ -101,6 +127,12 @@ def _with_address(config: Config, host: str | None, port: int | None) -> Config:
         "host": host or config.server.host,
         "port": config.server.port if port is None else port,
     }
+    from dataclasses import replace
+
+    from pydantic import ValidationError
+
+    from healthd.config import ConfigError, ServerConfig
+
     try:
         server = ServerConfig.model_validate({**config.server.model_dump(), **updates})
     except ValidationError:
@@ -108,48 +140,11 @@ def _with_address(config: Config, host: str | None, port: int | None) -> Config:
     return replace(config, server=server)
 
 
-async def _check(config: Config, *, as_json: bool) -> int:
-    daemon = Daemon(config)
-    await daemon.run_once()
-    answer = daemon.store.answer("health")
-    if as_json:
-        sys.stdout.write(
-            orjson.dumps(orjson.loads(answer.body), option=orjson.OPT_INDENT_2).decode()
-        )
-        sys.stdout.write("\n")
-    else:
-        rows = [("CHECK", "KIND", "STATE", "DURATION", "DETAIL")]
-        for check in daemon.checks:
-            record = daemon.store.get(check.name)
-            rows.append(
-                (
-                    check.name,
-                    check.kind,
-                    "PASS" if record.passed else "FAIL",
-                    format_duration(record.duration_ns / 1e9),
-                    _detail(record),
-                )
-            )
-        print(_table(rows))
-    return EXIT_OK if answer.healthy else EXIT_FAILING
-
-
-def _detail(record: Record) -> str:
-    if record.error is not None:
-        return record.error
-    return record.message.decode() if record.message is not None else ""
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
-        for row in rows
-    )
-
-
 def describe(config: Config) -> str:
     """What `healthd validate` prints: the address and every check it would run."""
+    from healthd.config import address
+    from healthd.durations import format_duration
+
     server = config.server
     lines = [
         f"config: {config.source}",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from healthd.checks import check_types
-from healthd.checks.base import CheckSpec, Duration, Kind, Timing
+from healthd.checks.base import CheckSpec, Duration, Kind, ListOf, Timing
 from healthd.durations import format_duration
 
 ENV_CONFIG = "HEALTHD_CONFIG"
@@ -37,7 +38,8 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: a value of the wrong type is an error, never silently coerced ("9661", 80.0).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 SectionT = TypeVar("SectionT", bound=_Section)
@@ -63,7 +65,7 @@ class ViewConfig(_Section):
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$")]
     format: Literal["avalanche", "simple", "components", "health+json", "short"]
     kind: Kind = "health"
-    tags: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    tags: ListOf[Annotated[str, Field(min_length=1)]] = ()
     instance_id: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
@@ -152,14 +154,14 @@ def parse_config(text: str, source: str) -> Config:
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         problems.append("checks: expected an array of tables, written [[checks]]")
         entries = []
-    for key in raw.keys() - {"server", "scheduler", "logging", "checks", "views"}:
-        problems.append(f"{key}: unknown key")
+    for key in sorted(raw.keys() - TOP_LEVEL_KEYS):
+        problems.append(f"{key}: {unknown_key(key, TOP_LEVEL_KEYS)}")
     views = _views(raw.get("views", []), problems)
     token = _token(server, problems)
     checks: list[CheckConfig] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
-        where: tuple[str | int, ...] = ("checks", index)
+        where = (check_label(index, entry),)
         spec = _validate_check(entry, where, problems)
         if spec is None:
             continue
@@ -174,6 +176,7 @@ def parse_config(text: str, source: str) -> Config:
     return Config(source, server, scheduler, logging, tuple(checks), views, token)
 
 
+TOP_LEVEL_KEYS = frozenset({"server", "scheduler", "logging", "checks", "views"})
 RESERVED_PATHS = (
     "/ext/health",
     "/ext/health/health",
@@ -193,7 +196,7 @@ def _views(entries: Any, problems: list[str]) -> tuple[ViewConfig, ...]:
         try:
             view = ViewConfig.model_validate(entry)
         except ValidationError as exc:
-            problems.extend(_problems(exc, where))
+            problems.extend(_problems(exc, where, ViewConfig))
             continue
         if view.path in RESERVED_PATHS or view.path in {v.path for v in views}:
             problems.append(f"{key_path((*where, 'path'))}: {view.path} is already served")
@@ -225,8 +228,14 @@ def _section(
     try:
         return model.model_validate(raw.get(name, {}))
     except ValidationError as exc:
-        problems.extend(_problems(exc, (name,)))
+        problems.extend(_problems(exc, (name,), model))
         return model()
+
+
+def check_label(index: int, entry: dict[str, Any]) -> str:
+    """How errors name a check: by position, and by name when it has one: `checks[7] (node.rpc)`."""
+    name = entry.get("name")
+    return f"checks[{index}] ({name})" if isinstance(name, str) and name else f"checks[{index}]"
 
 
 def _validate_check(
@@ -246,7 +255,7 @@ def _validate_check(
     try:
         return types[kind].spec.model_validate(entry)
     except ValidationError as exc:
-        problems.extend(_problems(exc, where))
+        problems.extend(_problems(exc, where, types[kind].spec))
         return None
 
 
@@ -295,11 +304,23 @@ def key_path(loc: Sequence[str | int]) -> str:
     return text or "(top level)"
 
 
-def _problems(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[str]:
+def unknown_key(key: str, known: Iterable[str]) -> str:
+    """The "unknown key" message, naming the closest known key when it looks like a typo."""
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f'unknown key; did you mean "{close[0]}"?' if close else "unknown key"
+
+
+def _problems(
+    exc: ValidationError, prefix: tuple[str | int, ...], model: type[BaseModel]
+) -> list[str]:
     problems = []
     for error in exc.errors(include_url=False):
         loc = (*prefix, *error["loc"])
-        problems.append(f"{key_path(loc)}: {_explain(error)}")
+        if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+            explained = unknown_key(str(error["loc"][0]), model.model_fields)
+        else:
+            explained = _explain(error)
+        problems.append(f"{key_path(loc)}: {explained}")
     return problems
 
 
@@ -313,6 +334,8 @@ def _explain(error: Any) -> str:
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
     text = message[0].lower() + message[1:] if message else kind
+    # Specs keep lists as tuples; the config only has TOML arrays, which Python reads as lists.
+    text = text.replace("tuple", "list")
     if kind != "value_error" and "input" in error and not isinstance(error["input"], dict | list):
         text += f" (got {error['input']!r})"
     return text

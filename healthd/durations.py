@@ -74,3 +74,22 @@ def format_duration(seconds: float) -> str:
 
 def _trim(number: float) -> str:
     return f"{number:.9f}".rstrip("0").rstrip(".")
+
+
+_HUMAN_UNITS = ((3600.0, "h"), (60.0, "min"), (1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+
+
+def human_duration(seconds: float) -> str:
+    """Seconds in the largest fitting unit with 3 significant digits: "38.9 ms", "2.00 s"."""
+    if seconds <= 0:
+        return "0 s"
+    for index, (size, unit) in enumerate(_HUMAN_UNITS):
+        if seconds >= size or index == len(_HUMAN_UNITS) - 1:
+            value = seconds / size
+            decimals = max(0, 3 - len(str(int(value))))
+            text = f"{value:.{decimals}f}"
+            # 999.96 ms rounds to "1000": show it in the next unit up instead.
+            if index > 0 and float(text) * size >= _HUMAN_UNITS[index - 1][0]:
+                return human_duration(_HUMAN_UNITS[index - 1][0])
+            return f"{text} {unit}"
+    raise AssertionError("unreachable")

@@ -21,7 +21,7 @@ LABELS = ["check", "kind", "critical"]
 
 
 class StoreCollector(Collector):
-    """Per-check gauges and counters, and AvalancheGo's failing-checks gauge."""
+    """Per-kind health, per-check gauges and counters, and AvalancheGo's failing-checks gauge."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -46,7 +46,13 @@ class StoreCollector(Collector):
             '"application" the untagged ones, any other tag its own plus the untagged ones',
             labels=["check", "tag"],
         )
+        healthy = GaugeMetricFamily(
+            "healthd_healthy",
+            "1 exactly when GET on the kind's path answers 200 (degraded counts as healthy)",
+            labels=["kind"],
+        )
         for kind in KINDS:
+            healthy.add_metric([kind], 1.0 if self._store.answer(kind).healthy else 0.0)
             items = self._store.select(kind)
             by_tag: dict[str, int] = {}
             untagged = sum(1 for entry, record in items if not record.passed and not entry.tags)
@@ -64,7 +70,7 @@ class StoreCollector(Collector):
             failing.add_metric([kind, "application"], untagged)
             for tag, count in sorted(by_tag.items()):
                 failing.add_metric([kind, tag], count + untagged)
-        yield from (up, duration, contiguous, runs, failures, failing)
+        yield from (healthy, up, duration, contiguous, runs, failures, failing)
 
 
 def registry_for(store: Store) -> CollectorRegistry:

@@ -57,8 +57,13 @@ CHECKS_RESULT = {
                 "kind": {"enum": ["health", "readiness", "liveness"]},
                 "tags": {"type": "array", "items": {"type": "string"}},
                 "critical": {"type": "boolean"},
+                "degraded": {
+                    "type": "boolean",
+                    "description": "Failing without making its kind unhealthy "
+                    "(a non-critical check, or a Monitoring Plugins WARNING).",
+                },
             },
-            "required": ["name", "kind", "tags", "critical"],
+            "required": ["name", "kind", "tags", "critical", "degraded"],
         },
     },
 }

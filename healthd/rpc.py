@@ -70,9 +70,11 @@ def health_methods(store: Store, endpoint: str = "/ext/health") -> dict[str, Met
                     "kind": entry.kind,
                     "tags": sorted(entry.tags),
                     "critical": entry.critical,
+                    # Failing without making the answer unhealthy (non-critical, or a WARNING).
+                    "degraded": not record.passed and not entry.counts_against(record),
                 }
                 for kind in KINDS
-                for entry, _ in store.select(kind)
+                for entry, record in store.select(kind)
             ]
         )
 

@@ -1,26 +1,27 @@
-"""`healthd status`: ask a running daemon and show its checks as a colored table."""
+"""`healthd status`: ask a running daemon over JSON-RPC and show its checks as a table."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 import orjson
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
-from healthd.durations import format_duration
+from healthd import table
+from healthd.durations import format_duration, human_duration
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_UNREACHABLE = 0, 1, 2
-DEFAULT_URL = "http://127.0.0.1:9660/ext/health"
+HEALTH_PATH = "/ext/health"
 KINDS = ("health", "readiness", "liveness")
-STYLES = {"PASS": "green", "DEGRADED": "yellow", "FAIL": "bold red", "NOT RUN": "dim"}
+WATCH_EVERY = 2.0  # seconds between refreshes of --watch
 
 
 class Unreachable(Exception):
@@ -33,6 +34,17 @@ class Snapshot:
 
     rows: list[dict[str, Any]]
     healthy: bool
+    health: bytes  # the `health.health` result object exactly as the daemon sent it
+
+
+def endpoint(text: str) -> str:
+    """The JSON-RPC URL from `host:port`, `http://host:port`, either with the path or a slash."""
+    text = text.strip()
+    if "://" not in text:
+        text = "http://" + text
+    parts = urllib.parse.urlsplit(text)
+    path = parts.path.rstrip("/") or HEALTH_PATH
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def fetch(url: str, token: str | None, timeout: float = 5.0) -> Snapshot:
@@ -48,11 +60,10 @@ def fetch(url: str, token: str | None, timeout: float = 5.0) -> Snapshot:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             answers = {item["id"]: item for item in orjson.loads(response.read())}
     except urllib.error.HTTPError as exc:
-        reason = "unauthorized: give the token with --token-file" if exc.code == 401 else exc.reason
-        raise Unreachable(f"{url}: HTTP {exc.code} {reason}") from None
+        raise Unreachable(f"{url}: HTTP {exc.code} {_http_reason(exc, token)}") from None
     except (urllib.error.URLError, OSError) as exc:
-        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc.strerror or exc
-        raise Unreachable(f"cannot reach {url}: {cause}") from None
+        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise Unreachable(f"cannot reach {url}: {_reason(cause)}") from None
     except (orjson.JSONDecodeError, TypeError, KeyError):
         raise Unreachable(f"{url} did not answer as healthd does") from None
     for answer in answers.values():
@@ -69,84 +80,143 @@ def fetch(url: str, token: str | None, timeout: float = 5.0) -> Snapshot:
                     **result,
                 }
             )
-    return Snapshot(rows, bool(answers[1]["result"]["healthy"]))
+    health = orjson.dumps(answers[1]["result"])
+    return Snapshot(rows, bool(answers[1]["result"]["healthy"]), health)
+
+
+def _reason(cause: object) -> str:
+    """An OS error in a few words ("connection refused"), as the checks say it."""
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, TimeoutError):
+        return "timed out"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return str(cause)
+
+
+def _http_reason(exc: urllib.error.HTTPError, token: str | None) -> str:
+    if exc.code != 401:
+        return str(exc.reason)
+    if token:
+        return "the daemon rejected the token"
+    return "the daemon needs a token: give it with --token-file or $HEALTHD_TOKEN"
 
 
 def state(row: dict[str, Any]) -> str:
-    if "error" not in row:
-        return "PASS"
-    if row.get("timestamp") is None:
-        return "NOT RUN"
-    return "FAIL" if row.get("critical", True) else "DEGRADED"
+    """The row's state; a Monitoring Plugins WARNING is degraded like a non-critical failure.
+
+    The answer says `degraded` only if the daemon sends it; else a WARNING is recognised by the
+    `nagios` check's own message ({"status", "text", "perfdata"}).
+    """
+    message = row.get("message")
+    warning = (
+        isinstance(message, dict)
+        and message.keys() == {"status", "text", "perfdata"}
+        and message["status"] == "WARNING"
+    )
+    return table.state_of(
+        failing="error" in row,
+        ran=row.get("timestamp") is not None,
+        critical=bool(row.get("critical", True)),
+        degraded=bool(row.get("degraded", False)) or warning,
+    )
 
 
-def since(stamp: str | None) -> str:
+def failing_for(stamp: str | None, now: datetime) -> str:
+    """How long ago an RFC 3339 timestamp was, to the second ("-" for none)."""
     if not stamp:
         return "-"
-    moment = datetime.fromisoformat(
-        stamp.replace("Z", "+00:00")[:26] + "+00:00"
-        if "." in stamp
-        else stamp.replace("Z", "+00:00")
-    )
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    # Python before 3.12 reads at most microseconds; Go writes up to nanoseconds.
+    head, _, fraction = stamp.rstrip("Z").partition(".")
+    moment = datetime.fromisoformat(head + ("." + fraction[:6] if fraction else "") + "+00:00")
+    return format_duration(max(0, round((now - moment).total_seconds())))
 
 
-def table(snapshot: Snapshot, url: str) -> Table:
-    """The checks as a rich table."""
-    verdict = "[green]healthy[/]" if snapshot.healthy else "[bold red]unhealthy[/]"
-    grid = Table(title=f"healthd at {url}: {verdict}", title_justify="left")
-    for column in ("check", "kind", "tags", "state", "duration", "failures", "since", "error"):
-        grid.add_column(column, overflow="fold")
-    for row in snapshot.rows:
-        label = state(row)
-        grid.add_row(
-            row["name"],
-            row["kind"],
-            ",".join(row.get("tags", [])) or "-",
-            f"[{STYLES[label]}]{label}[/]",
-            format_duration(row.get("duration", 0) / 1e9),
-            str(row.get("contiguousFailures", 0)),
-            since(row.get("timeOfFirstFailure")),
-            (row.get("error") or {}).get("message", ""),
+def rows_of(snapshot: Snapshot, now: datetime | None = None) -> list[table.Row]:
+    """The snapshot as table rows."""
+    now = now or datetime.now(UTC)
+    return [
+        table.Row(
+            name=row["name"],
+            kind=row["kind"],
+            state=state(row),
+            duration=human_duration(row.get("duration", 0) / 1e9),
+            failures=str(row.get("contiguousFailures", 0)),
+            since=failing_for(row.get("timeOfFirstFailure"), now),
+            tags=",".join(row.get("tags", [])) or "-",
+            detail=(row.get("error") or {}).get("message", ""),
         )
-    return grid
+        for row in snapshot.rows
+    ]
+
+
+def text(snapshot: Snapshot, url: str, *, width: int | None, color: bool) -> str:
+    """The whole screen: the table, then the summary line."""
+    rows = rows_of(snapshot)
+    lines = [f"healthd at {url}", *table.render(rows, width=width, color=color)]
+    lines.append(table.summary(rows, snapshot.healthy))
+    return "\n".join(lines)
 
 
 def read_token(token_file: str | None) -> str | None:
     """The token from --token-file, else $HEALTHD_TOKEN."""
     if token_file:
-        with open(token_file, encoding="utf-8") as handle:
-            return handle.read().strip() or None
+        try:
+            with open(token_file, encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise Unreachable(f"cannot read the token file {token_file}: {reason}") from None
     return os.environ.get("HEALTHD_TOKEN", "").strip() or None
 
 
-def run(url: str, token_file: str | None, watch: bool, console: Console | None = None) -> int:
+def run(
+    url: str, token_file: str | None, *, watch: bool, as_json: bool, out: TextIO | None = None
+) -> int:
     """Show the daemon's checks once, or refreshed in place with --watch; return the exit code."""
-    console = console or Console()
+    out = out or sys.stdout
+    url = endpoint(url)
     try:
         token = read_token(token_file)
-    except OSError as exc:
-        console.print(f"healthd: cannot read the token file: {exc.strerror}", style="red")
-        return EXIT_UNREACHABLE
-    try:
         snapshot = fetch(url, token)
     except Unreachable as exc:
-        console.print(f"healthd: {exc}", style="red")
+        print(f"healthd: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    if not watch:
-        console.print(table(snapshot, url))
+    if as_json:
+        out.write(orjson.dumps(orjson.loads(snapshot.health), option=orjson.OPT_INDENT_2).decode())
+        out.write("\n")
         return EXIT_HEALTHY if snapshot.healthy else EXIT_UNHEALTHY
-    code = EXIT_HEALTHY if snapshot.healthy else EXIT_UNHEALTHY
+    terminal = out.isatty()
+    if not watch:
+        width = shutil.get_terminal_size().columns if terminal else None
+        print(text(snapshot, url, width=width, color=terminal), file=out)
+        return EXIT_HEALTHY if snapshot.healthy else EXIT_UNHEALTHY
+    return _watch(url, token, snapshot, out, terminal)
+
+
+def _watch(url: str, token: str | None, snapshot: Snapshot | None, out: TextIO, tty: bool) -> int:
+    """Redraw the whole screen every WATCH_EVERY seconds until Ctrl-C."""
+    code = EXIT_HEALTHY
+    problem = ""
     try:
-        with Live(table(snapshot, url), console=console, auto_refresh=False) as live:
-            while True:
-                time.sleep(2.0)
-                try:
-                    snapshot = fetch(url, token)
-                    code = EXIT_HEALTHY if snapshot.healthy else EXIT_UNHEALTHY
-                    live.update(table(snapshot, url), refresh=True)
-                except Unreachable as exc:
-                    code = EXIT_UNREACHABLE
-                    live.update(f"[red]healthd: {exc}[/]", refresh=True)
+        while True:
+            width = shutil.get_terminal_size().columns if tty else None
+            if snapshot is not None:
+                code = EXIT_HEALTHY if snapshot.healthy else EXIT_UNHEALTHY
+                screen = text(snapshot, url, width=width, color=tty)
+            else:
+                code = EXIT_UNREACHABLE
+                screen = f"healthd: {problem}"
+            stamp = datetime.now().astimezone().strftime("%H:%M:%S")
+            screen += f"\nrefreshed {stamp}, every {format_duration(WATCH_EVERY)}; Ctrl-C to stop"
+            # Home and clear the screen: nothing of the previous drawing (old errors) survives.
+            out.write(("\x1b[H\x1b[2J" if tty else "\n") + screen + "\n")
+            out.flush()
+            time.sleep(WATCH_EVERY)
+            try:
+                snapshot = fetch(url, token)
+            except Unreachable as exc:
+                snapshot, problem = None, str(exc)
     except KeyboardInterrupt:
         return code

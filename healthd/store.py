@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import structlog
 
 from healthd.checks.base import KINDS, Kind
+from healthd.durations import format_duration
 from healthd.render import check_entry, result_body
 from healthd.result import NOT_YET_RUN, Outcome, Record, advance
 
@@ -192,8 +193,23 @@ class Store:
     @staticmethod
     def _log_transition(entry: Entry, before: Record, after: Record) -> None:
         if after.passed and not before.passed:
-            log.info("check started passing", check=entry.name, kind=entry.kind)
+            since = before.time_of_first_failure_ns
+            if since is None or after.timestamp_ns is None:  # its first run: it never failed
+                log.info("check started passing", check=entry.name, kind=entry.kind)
+                return
+            log.info(
+                "check started passing",
+                check=entry.name,
+                kind=entry.kind,
+                failed_for=failed_for(after.timestamp_ns - since),
+            )
         elif not after.passed and (before.passed or before.timestamp_ns is None):
             log.warning(
                 "check started failing", check=entry.name, kind=entry.kind, error=after.error
             )
+
+
+def failed_for(nanoseconds: int) -> str:
+    """How long a check was failing, as Go prints a duration ("1m30s"), to the second past 1 s."""
+    seconds = nanoseconds / 1e9
+    return format_duration(round(seconds) if seconds >= 1 else seconds)

@@ -126,16 +126,23 @@ async def test_rpc_discover_answers_an_openrpc_document_that_fits_the_answers(
         jsonschema.validate(answer["result"], methods[name]["result"]["schema"])
 
 
-async def test_healthd_checks_lists_kind_tags_and_criticality(aiohttp_client: Any) -> None:
+async def test_healthd_checks_lists_kind_tags_criticality_and_degradation(
+    aiohttp_client: Any,
+) -> None:
     store = Store(
         [
             Entry("a", "health", frozenset({"x", "y"}), critical=False),
             Entry("b", "liveness", frozenset()),
+            Entry("c", "health", frozenset()),
         ]
     )
+    store.record("a", Outcome(error="down"), 1_700_000_000_000_000_000, 1)
+    store.record("b", Outcome(error="down"), 1_700_000_000_000_000_000, 1)
+    store.record("c", Outcome(error="WARNING: x", degraded=True), 1_700_000_000_000_000_000, 1)
     client = await aiohttp_client(create_app(store))
     response = await client.post("/ext/health", json={**RPC, "method": "healthd.checks"})
     assert (await response.json())["result"] == [
-        {"name": "a", "kind": "health", "tags": ["x", "y"], "critical": False},
-        {"name": "b", "kind": "liveness", "tags": [], "critical": True},
+        {"name": "a", "kind": "health", "tags": ["x", "y"], "critical": False, "degraded": True},
+        {"name": "c", "kind": "health", "tags": [], "critical": True, "degraded": True},
+        {"name": "b", "kind": "liveness", "tags": [], "critical": True, "degraded": False},
     ]

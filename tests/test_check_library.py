@@ -59,7 +59,7 @@ async def test_load_fails_above_the_threshold(make_check: Callable[..., Check]) 
 
 
 def test_load_needs_a_threshold() -> None:
-    with pytest.raises(ConfigError, match=r"checks\[0\]: set max_load1_per_cpu"):
+    with pytest.raises(ConfigError, match=r"checks\[0\] \(l\): set max_load1_per_cpu"):
         parse_config(config_text({"name": "l", "type": "load"}), "t")
 
 
@@ -291,7 +291,7 @@ def test_a_type_whose_extra_is_missing_names_the_pip_command(
             config_text({"name": "db", "type": "postgres", "dsn": "postgresql://x"}), "t.toml"
         )
     assert caught.value.problems == [
-        "checks[0].type: the postgres check type needs the healthd_no_such_module package: "
+        "checks[0] (db).type: the postgres check type needs the healthd_no_such_module package: "
         "pip install 'healthd[postgres]'"
     ]
 
@@ -348,11 +348,33 @@ async def test_nagios_exit_codes(
     }
     assert record.passed is passed
     assert record.degraded is degraded
-    if not passed:
-        assert record.error == f"{status}: {message['text']}"
+    if not passed:  # the plugin names its state itself: the error says it once
+        assert record.error == message["text"]
     answer = store.answer("health")
     assert answer.healthy is (passed or degraded)
     assert answer.degraded is degraded
+
+
+@pytest.mark.parametrize(
+    ("output", "error"),
+    [
+        ("WARNING: pretend warning", "WARNING: pretend warning"),
+        ("pretend warning", "WARNING: pretend warning"),
+        ("", "WARNING: exit code 1"),
+    ],
+)
+async def test_nagios_error_names_the_state_once(
+    make_check: Callable[..., Check], tmp_path: Path, output: str, error: str
+) -> None:
+    check = make_check(type="nagios", command=[plugin(tmp_path, 1, output)])
+    store = Store([Entry("c", "health", frozenset())])
+    from healthd.runner import Runner
+
+    runner = Runner(store)
+    record = await runner.run(check)
+    await runner.close()
+    assert record.error == error
+    assert record.degraded
 
 
 async def test_real_monitoring_plugins_work_unchanged(

@@ -65,7 +65,7 @@ def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> Non
         result = healthd(command, "--config", path)
         assert result.returncode == 2, (command, result.stderr)
         assert path in result.stderr
-        assert "checks[2].port: input should be a valid integer" in result.stderr
+        assert "checks[2] (bad).port: input should be a valid integer" in result.stderr
         assert "Traceback" not in result.stderr
 
 
@@ -75,19 +75,19 @@ def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> Non
         ("[server]\nport = 9660\nhots = 'x'\n", "server.hots: unknown key"),
         (
             "[[checks]]\nname = 'a'\ntype = 'tcp'\nhost = 'h'\nport = 1\nintervall = '5s'\n",
-            "checks[0].intervall: unknown key",
+            'checks[0] (a).intervall: unknown key; did you mean "interval"?',
         ),
         (
             "[[checks]]\nname = 'a'\ntype = 'tcp'\nhost = 'h'\nport = 1\n"
             "[[checks]]\nname = 'a'\ntype = 'tcp'\nhost = 'h'\nport = 2\n",
-            "checks[1].name: duplicate check name 'a'",
+            "checks[1] (a).name: duplicate check name 'a'",
         ),
         ("[scheduler]\ninterval = '5s'\ntimeout = '10s'\n", "scheduler.timeout: the timeout (10s)"),
         (
             "[[checks]]\nname = 'a'\ntype = 'tcp'\nhost = 'h'\nport = 1\ntimeout = '1m'\n",
-            "checks[0].timeout: the timeout (1m0s) must be longer than 0s and shorter than the interval",
+            "checks[0] (a).timeout: the timeout (1m0s) must be longer than 0s and shorter than the interval",
         ),
-        ("[[checks]]\nname = 'a'\ntype = 'smtp'\n", "checks[0].type: unknown type 'smtp'"),
+        ("[[checks]]\nname = 'a'\ntype = 'smtp'\n", "checks[0] (a).type: unknown type 'smtp'"),
         ("[server\n", "not valid TOML"),
         ("[logging]\nlevel = 'loud'\n", "logging.level: input should be 'debug', 'info'"),
         (
@@ -110,7 +110,10 @@ def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> Non
             "[server]\ntoken_file = '/nonexistent/token'\n",
             "server.token_file: cannot read /nonexistent/token: No such file or directory",
         ),
-        ("[[checks]]\nname = 'a'\ntype = 'process'\nname2 = 1\n", "checks[0].name2: unknown key"),
+        (
+            "[[checks]]\nname = 'a'\ntype = 'process'\nname2 = 1\n",
+            'checks[0] (a).name2: unknown key; did you mean "name"?',
+        ),
     ],
 )
 def test_config_mistakes_are_explained(tmp_path: Path, text: str, expected: str) -> None:
@@ -150,9 +153,10 @@ def test_check_exits_0_when_healthy_and_prints_a_table(tmp_path: Path) -> None:
         result = healthd("check", "--config", path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["CHECK", "KIND", "STATE", "DURATION", "DETAIL"]
+    assert lines[0].split() == ["CHECK", "KIND", "STATE", "DURATION", "FAILS", "TAGS", "DETAIL"]
     assert any(line.startswith("node.rpc") and " PASS " in line for line in lines)
     assert any(line.startswith("gate") and " FAIL " in line for line in lines)
+    assert lines[-1] == "2 checks: 1 pass, 1 fail; health: healthy"
 
 
 def test_check_json_prints_the_result_object_and_exits_1_when_failing(tmp_path: Path) -> None:
@@ -194,3 +198,21 @@ def test_serve_on_an_address_it_cannot_resolve_exits_1_without_a_traceback() -> 
     assert result.returncode == 1
     assert "cannot listen on no-such-host.invalid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_data_commands_keep_log_lines_off_stdout(tmp_path: Path) -> None:
+    # A plugin that cannot load is logged while the config is read: on stderr, never in the data.
+    dist = tmp_path / "broken_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[healthd.checks]\nbroken = no_such_module_here\n")
+    config = write(tmp_path, config_text({"name": "up", "type": "command", "command": ["true"]}))
+    env = {"PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+    validate = healthd("validate", "--config", config, env=env)
+    assert validate.returncode == 0
+    assert "cannot load check type plugin" in validate.stderr
+    assert validate.stdout.startswith("config: ") and "plugin" not in validate.stdout
+    check = healthd("check", "--json", "--config", config, env=env)
+    assert check.returncode == 0
+    assert "cannot load check type plugin" in check.stderr
+    assert json.loads(check.stdout)["healthy"] is True

@@ -66,6 +66,38 @@ async def test_metrics_describe_every_check_without_running_any(aiohttp_client: 
     assert got[key("healthd_checks_failing", check="health", tag="db")] == 1
     assert got[key("healthd_checks_failing", check="readiness", tag="all")] == 1
     assert any(name == "process_resident_memory_bytes" for name, _ in got)
+    assert got[key("healthd_healthy", kind="health")] == 0
+    assert got[key("healthd_healthy", kind="readiness")] == 0  # not yet run
+    assert got[key("healthd_healthy", kind="liveness")] == 1  # no checks: 200
+
+
+async def test_healthd_healthy_follows_the_get_status_code(aiohttp_client: Any) -> None:
+    store = Store(
+        [
+            Entry("node.rpc", "health", frozenset()),
+            Entry("plugin", "health", frozenset()),
+            Entry("optional", "health", frozenset(), critical=False),
+        ]
+    )
+    client = await aiohttp_client(create_app(store))
+
+    async def healthy_and_status() -> tuple[float, int]:
+        metrics = samples(await (await client.get("/metrics")).text())
+        return metrics[key("healthd_healthy", kind="health")], (
+            await client.get("/ext/health")
+        ).status
+
+    assert await healthy_and_status() == (0, 503)
+    store.record("node.rpc", Outcome(), 1, 1)
+    store.record("plugin", Outcome(), 1, 1)
+    store.record("optional", Outcome(), 1, 1)
+    assert await healthy_and_status() == (1, 200)
+    # Degraded: a WARNING and a non-critical failure leave GET at 200, and so the gauge at 1.
+    store.record("plugin", Outcome(error="WARNING: slow", degraded=True), 2, 1)
+    store.record("optional", Outcome(error="down"), 2, 1)
+    assert await healthy_and_status() == (1, 200)
+    store.record("node.rpc", Outcome(error="refused"), 2, 1)
+    assert await healthy_and_status() == (0, 503)
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,22 @@ def test_transitions_are_logged_once_not_every_run(store: Store) -> None:
         ("check started failing", "warning"),
     ]
     assert logs[0]["check"] == "global" and logs[0]["error"] == "down"
+    assert logs[1]["failed_for"] == "2ns"  # from the first failure (at 1) to the pass (at 3)
+
+
+def test_the_recovery_line_says_how_long_the_check_was_failing(store: Store) -> None:
+    second = 1_000_000_000
+    with capture_logs() as logs:
+        store.record("global", PASS, 1 * second, 1)  # a first pass: it never failed
+        store.record("global", FAIL, 10 * second, 1)
+        store.record("global", FAIL, 40 * second, 1)
+        store.record("global", PASS, 100 * second, 1)
+        store.record("global", FAIL, 101 * second, 1)
+        store.record("global", PASS, 101 * second + 250_000_000, 1)
+    passing = [e for e in logs if e["event"] == "check started passing"]
+    assert "failed_for" not in passing[0]
+    assert passing[1]["failed_for"] == "1m30s"
+    assert passing[2]["failed_for"] == "250ms"
 
 
 def test_set_entries_keeps_named_records_and_drops_the_rest(store: Store) -> None:

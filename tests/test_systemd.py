@@ -226,7 +226,10 @@ def test_a_broken_config_on_sighup_leaves_the_old_one_running(
     out = daemon.proc.stdout.read() if daemon.proc.stdout else ""
     failures = [json.loads(line) for line in out.splitlines() if "reload failed" in line]
     assert len(failures) == 1
-    assert "checks[0].port" in failures[0]["error"] and "checks[0].host" in failures[0]["error"]
+    assert (
+        "checks[0] (x).port" in failures[0]["error"]
+        and "checks[0] (x).host" in failures[0]["error"]
+    )
 
 
 def test_server_changes_on_reload_ask_for_a_restart(

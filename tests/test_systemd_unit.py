@@ -70,3 +70,25 @@ def test_drop_in_example_only_names_service_settings() -> None:
         "ReadWritePaths",
         "ProtectHome",
     }
+
+
+def setting(text: str, key: str) -> str | None:
+    """The last value the unit gives `key` (as systemd reads it), or None."""
+    values = re.findall(rf"^{key}=(.*)$", text, re.M)
+    return values[-1].strip() if values else None
+
+
+def test_unit_lets_the_process_check_see_other_users_processes() -> None:
+    # With DynamicUser=yes, ProtectProc=invisible or noaccess hides (or closes) every process of
+    # another user: a `process` check could never see the node. ptraceable needs ptrace rights
+    # over the node, which an unprivileged dynamic user never has.
+    text = UNIT.read_text()
+    assert setting(text, "DynamicUser") == "yes"
+    assert setting(text, "ProtectProc") in (None, "default")
+    assert setting(text, "ProcSubset") in (None, "all")  # memory and load read /proc files
+
+
+def test_each_relaxation_is_explained_in_a_comment() -> None:
+    comments = "\n".join(line for line in UNIT.read_text().splitlines() if line.startswith("#"))
+    for relaxed in ("ProtectProc=default", "ProcSubset=", "PrivateNetwork="):
+        assert relaxed in comments, relaxed

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from healthd.children import Children
 from healthd.durations import parse_duration
@@ -18,6 +19,18 @@ KINDS: tuple[Kind, ...] = ("health", "readiness", "liveness")
 Probe = Callable[[], Awaitable[Any]] | Callable[[], Any]
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+T = TypeVar("T")
+
+
+def as_tuple(value: object) -> object:
+    """A TOML array (a list) as the tuple a frozen spec keeps; anything else is not a list."""
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    raise PydanticCustomError("list_type", "input should be a list")
+
+
+# A list in the config, kept as a tuple; strict mode alone would reject every TOML array.
+ListOf = Annotated[tuple[T, ...], BeforeValidator(as_tuple)]
 CHECK_NAME_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
 
@@ -32,14 +45,17 @@ class CheckFailed(Exception):
 
 
 class CheckSpec(BaseModel):
-    """The keys every check type shares; each type extends it with its own."""
+    """The keys every check type shares; each type (plugins' too) extends it with its own.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict: a value of the wrong type is an error, never coerced ("9661" is not a port).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     name: Annotated[str, Field(pattern=CHECK_NAME_PATTERN)]
     type: str
     kind: Kind = "health"
-    tags: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    tags: ListOf[Annotated[str, Field(min_length=1)]] = ()
     interval: Duration | None = None
     timeout: Duration | None = None
     initial_delay: Duration | None = None

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe, os_error_text
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe, os_error_text
 from healthd.children import MARKER, Children
 
 # Kept of a run's output: the first line of stdout, the last line of stderr, each at most this
@@ -34,7 +34,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 class CommandKeys(CheckSpec):
     """Keys shared by the checks that run a program: `command` (argv) and `env`."""
 
-    command: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
+    command: Annotated[ListOf[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
     env: dict[str, str] = {}
 
     def target(self) -> str:

@@ -3,11 +3,47 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import ByteSize, Field, model_validator
+from pydantic import Field, PlainValidator, model_validator
+from pydantic_core import PydanticCustomError
 
 from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe, os_error_text
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$")
+_UNITS = {"": 1, "b": 1} | {
+    prefix + suffix: base**power
+    for power, prefix in enumerate("kmgtp", 1)
+    for suffix, base in (("b", 1000), ("ib", 1024))
+}
+
+
+class ByteCount(int):
+    """A number of bytes that remembers how the config wrote it ("1GB")."""
+
+    written: str
+
+    def __new__(cls, value: int, written: str) -> Self:
+        count = super().__new__(cls, value)
+        count.written = written
+        return count
+
+
+def parse_bytes(value: object) -> ByteCount:
+    """A size from a number of bytes or a string with a unit: "1GB" (10^9), "1GiB" (2^30)."""
+    expected = 'expected a size such as "5GB", "512MiB" or a number of bytes'
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return ByteCount(value, f"{value} bytes")
+    written = value.strip() if isinstance(value, str) else ""
+    match = _SIZE.match(written)
+    if match is None or match.group(2).lower() not in _UNITS:
+        raise PydanticCustomError("bytes_type", expected)
+    number = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    return ByteCount(int(number), written)
+
+
+Bytes = Annotated[ByteCount, PlainValidator(parse_bytes)]
 
 
 class DiskSpec(CheckSpec):
@@ -16,7 +52,7 @@ class DiskSpec(CheckSpec):
     type: Literal["disk"]
     path: Annotated[str, Field(min_length=1)] = "/"
     min_free_percent: Annotated[float, Field(ge=0, le=100)] | None = None
-    min_free_bytes: ByteSize | None = None
+    min_free_bytes: Bytes | None = None
 
     @model_validator(mode="after")
     def _needs_a_threshold(self) -> Self:
@@ -29,7 +65,7 @@ class DiskSpec(CheckSpec):
         if self.min_free_percent is not None:
             limits.append(f"{self.min_free_percent:g}%")
         if self.min_free_bytes is not None:
-            limits.append(self.min_free_bytes.human_readable())
+            limits.append(self.min_free_bytes.written)
         return f"{self.path} free >= {' and '.join(limits)}"
 
 
@@ -53,7 +89,7 @@ def build(spec: DiskSpec, env: CheckEnv) -> Probe:
         if spec.min_free_bytes is not None and available < spec.min_free_bytes:
             raise CheckFailed(
                 f"{available} bytes free on {spec.path}, "
-                f"below the minimum {int(spec.min_free_bytes)}",
+                f"below the minimum {spec.min_free_bytes.written}",
                 message,
             )
         return message

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import aiohttp
 from pydantic import Field, field_validator
 from yarl import URL
 
-from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe, os_error_text
+from healthd.checks.tcp import host_port
 from healthd.redact import redact_text, redact_url, secret_name, url_secrets
+
+if TYPE_CHECKING:  # aiohttp is imported when a check runs: `healthd validate` stays quick
+    import aiohttp
 
 BODY_LIMIT = 1024 * 1024
 # Headers whose values say nothing secret; every other configured header value is redacted.
@@ -68,7 +71,7 @@ class HttpSpec(HttpTarget):
 
     type: Literal["http"]
     method: Method = "GET"
-    expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] | None = None
+    expect_status: ListOf[Annotated[int, Field(ge=100, le=599)]] | None = None
     body_contains: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("method", mode="before")
@@ -88,6 +91,8 @@ class SharedSession:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            import aiohttp
+
             # A fresh connection per request: a health check must see new connections work.
             connector = aiohttp.TCPConnector(force_close=True, limit=0)
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
@@ -104,11 +109,28 @@ def status_expected(status: int, expected: tuple[int, ...] | None) -> bool:
     return 200 <= status < 300 if expected is None else status in expected
 
 
+def request_error(method: str, shown_url: str, exc: BaseException, secrets: tuple[str, ...]) -> str:
+    """Why a request failed; a refused connection in the tcp check's words, not aiohttp's."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"cannot resolve {exc.host}: {os_error_text(exc.os_error)}"
+    if isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
+        exc, aiohttp.ClientSSLError
+    ):
+        where = host_port(exc.host, exc.port) if exc.port is not None else exc.host
+        return f"cannot connect to {where}: {os_error_text(exc.os_error)}"
+    reason = redact_text(str(exc) or type(exc).__name__, secrets)
+    return f"{method} {shown_url} failed: {reason}"
+
+
 def build(spec: HttpSpec, env: CheckEnv) -> Probe:
     """Return a probe that makes one request."""
     secrets = spec.secrets()
     shown_url = spec.shown_url()
     wanted = "2xx" if spec.expect_status is None else ", ".join(map(str, spec.expect_status))
+
+    import aiohttp
 
     async def probe() -> dict[str, Any]:
         session: aiohttp.ClientSession = env.http.session()
@@ -119,8 +141,7 @@ def build(spec: HttpSpec, env: CheckEnv) -> Probe:
                 if spec.body_contains is not None:
                     body = await response.content.read(BODY_LIMIT)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            reason = redact_text(str(exc) or type(exc).__name__, secrets)
-            raise CheckFailed(f"{spec.method} {shown_url} failed: {reason}") from None
+            raise CheckFailed(request_error(spec.method, shown_url, exc, secrets)) from None
         message = {"status": status}
         if not status_expected(status, spec.expect_status):
             raise CheckFailed(f"unexpected status {status} (expected {wanted})", message)

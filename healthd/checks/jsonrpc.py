@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import aiohttp
 import orjson
 
 from healthd.checks.base import CheckEnv, CheckFailed, Probe
-from healthd.checks.http import HttpTarget
-from healthd.redact import redact_text
+from healthd.checks.http import HttpTarget, request_error
+
+if TYPE_CHECKING:  # aiohttp is imported when a check runs: `healthd validate` stays quick
+    import aiohttp
 
 MESSAGE_LIMIT = 4096  # bytes of JSON; a larger result is cut down to a preview
 RESPONSE_LIMIT = 4 * 1024 * 1024
@@ -70,6 +71,8 @@ def build(spec: JsonRpcSpec, env: CheckEnv) -> Probe:
     secrets = spec.secrets()
     shown = spec.shown_url()
 
+    import aiohttp
+
     async def probe() -> Any:
         request: dict[str, Any] = {"jsonrpc": "2.0", "id": next(_ids), "method": spec.method}
         if spec.params is not None:
@@ -83,8 +86,7 @@ def build(spec: JsonRpcSpec, env: CheckEnv) -> Probe:
                 status = response.status
                 body = await response.content.read(RESPONSE_LIMIT)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            reason = redact_text(str(exc) or type(exc).__name__, secrets)
-            raise CheckFailed(f"POST {shown} failed: {reason}") from None
+            raise CheckFailed(request_error("POST", shown, exc, secrets)) from None
         try:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError:

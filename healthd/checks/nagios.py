@@ -57,7 +57,9 @@ def build(spec: NagiosSpec, env: CheckEnv) -> Probe:
         }
         if code == 0:
             return message
-        detail = message["text"] or f"exit code {code}"
-        raise CheckFailed(f"{state}: {detail}", message, degraded=code == 1)
+        detail = str(message["text"]) or f"exit code {code}"
+        # Plugins usually name their state themselves ("TCP WARNING - ..."): say it once.
+        error = detail if re.search(rf"\b{state}\b", detail) else f"{state}: {detail}"
+        raise CheckFailed(error, message, degraded=code == 1)
 
     return probe

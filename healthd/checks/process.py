@@ -36,6 +36,43 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
+VISIBLE = {"0", "off"}  # hidepid values that hide nothing
+MOUNTINFO = "/proc/self/mountinfo"
+
+
+def hidden_by(mountinfo: str) -> str | None:
+    """The hidepid= option of the /proc mount in mountinfo text, if it hides anything."""
+    option = None
+    for line in mountinfo.splitlines():
+        fields, _, rest = line.partition(" - ")
+        parts, tail = fields.split(), rest.split()
+        if len(parts) >= 5 and parts[4] == "/proc" and tail[:1] == ["proc"]:
+            # The last /proc mount listed is the one on top, the one we see through.
+            supers = tail[2].split(",") if len(tail) >= 3 else []
+            values = [o.partition("=")[2] for o in supers if o.startswith("hidepid=")]
+            option = values[-1] if values and values[-1] not in VISIBLE else None
+    return option
+
+
+def hidden_processes() -> str | None:
+    """Why this process cannot see other users' processes in /proc, or None when it can."""
+    try:
+        with open(MOUNTINFO, encoding="utf-8") as handle:
+            option = hidden_by(handle.read())
+    except OSError:
+        option = None
+    if option is not None:
+        return f"/proc is mounted with hidepid={option}"
+    if not os.path.exists("/proc/1"):  # every pid namespace has a process 1
+        return "/proc hides process 1, so it hides other users' processes"
+    return None
+
+
+def unseen(what: str, reason: str) -> CheckFailed:
+    """The failure when /proc hides other users' processes: say so, never "not running"."""
+    return CheckFailed(f"cannot see other users' processes: {reason}; {what}")
+
+
 def by_pidfile(path: str) -> dict[str, Any]:
     """The pid in the file, if that process lives."""
     try:
@@ -46,10 +83,16 @@ def by_pidfile(path: str) -> dict[str, Any]:
         raise CheckFailed(f"{path} does not hold a process id")
     pid = int(text)
     try:
-        process = psutil.Process(pid)
-    except psutil.Error:
+        status = psutil.Process(pid).status()
+    except psutil.Error as exc:
+        # hidepid=invisible hides the process (NoSuchProcess), noaccess its details (AccessDenied).
+        reason = hidden_processes()
+        if reason is not None:
+            raise unseen(f"process {pid} from {path} may be running unseen", reason) from None
+        if isinstance(exc, psutil.AccessDenied):
+            raise CheckFailed(f"process {pid} from {path}: access denied") from None
         raise CheckFailed(f"process {pid} from {path} is not running") from None
-    if not _alive(process):
+    if status == psutil.STATUS_ZOMBIE:
         raise CheckFailed(f"process {pid} from {path} is a zombie", {"pid": pid})
     return {"pid": pid}
 
@@ -63,6 +106,9 @@ def by_name(name: str) -> dict[str, Any]:
         if name in (process.info["name"], argv0) and _alive(process):
             found.append(process.pid)
     if not found:
+        reason = hidden_processes()
+        if reason is not None:
+            raise unseen(f"no process named {name} among those visible", reason)
         raise CheckFailed(f"no process named {name} is running")
     return {"pid": min(found), "count": len(found)}
 
