@@ -65,6 +65,12 @@ class Service:
             raise StartError(
                 f"cannot listen on {address(server.host, server.port)}: {reason}"
             ) from None
+        log.info(
+            "healthd started",
+            address=address(server.host, listener.port()),
+            config=config.source,
+            checks=[f"{c.name} ({c.kind}, {c.spec.type})" for c in self.daemon.checks],
+        )
         if become_subreaper():
             log.debug("healthd adopts orphaned processes of its checks (child subreaper)")
         app = self.daemon.app(listener.port())
@@ -87,12 +93,6 @@ class Service:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
-        log.info(
-            "healthd started",
-            address=address(server.host, listener.port()),
-            config=config.source,
-            checks=[f"{c.name} ({c.kind}, {c.spec.type})" for c in self.daemon.checks],
-        )
         warn_if_readable(config.server.token_file)
         self.daemon.store.listen(lambda name, record: self._update_status())
         self._status = self.daemon.status()

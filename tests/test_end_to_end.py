@@ -181,3 +181,22 @@ def test_a_hanging_check_times_out_while_the_daemon_keeps_answering(
     assert result["checks"]["hangs"]["error"]["message"] == "timed out after 200ms"
     assert "error" not in result["checks"]["fine"]
     assert daemon.get()[0] == 503
+
+
+def test_the_started_line_comes_before_any_check_result(
+    start_daemon: Callable[[str], Daemon],
+) -> None:
+    """In the journal, `healthd started` is the first line, before the checks' transitions."""
+    daemon = start_daemon(
+        config_text(
+            {"name": "quick", "type": "command", "command": ["true"]},
+            extra='[logging]\nformat = "json"\n',
+        )
+    )
+    until(lambda: daemon.call("health.health")["healthy"], "the check to pass")
+    daemon.proc.terminate()
+    out, _ = daemon.proc.communicate(timeout=30)
+    events = [json.loads(line)["event"] for line in out.decode().splitlines()]
+    assert events[0] == "healthd started"
+    assert events.index("check started passing") > 0
+    assert events[-1] == "healthd stopped"
