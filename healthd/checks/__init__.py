@@ -6,7 +6,7 @@ import functools
 import importlib.util
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -30,6 +30,7 @@ from healthd.checks import (
     tcp,
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
+from healthd.checks.chains import evm
 
 ENTRY_POINT_GROUP = "healthd.checks"
 log = structlog.get_logger("healthd.checks")
@@ -61,6 +62,7 @@ BUILTIN_TYPES: dict[str, CheckType] = {
     "command": CheckType(command.CommandSpec, command.build),
     "disk": CheckType(disk.DiskSpec, disk.build),
     "dns": CheckType(dns.DnsSpec, dns.build),
+    "evm": CheckType(evm.EvmSpec, evm.build),
     "file": CheckType(file.FileSpec, file.build),
     "http": CheckType(http.HttpSpec, http.build),
     "jsonrpc": CheckType(jsonrpc.JsonRpcSpec, jsonrpc.build),
@@ -106,7 +108,7 @@ def check_types() -> dict[str, CheckType]:
 
 def build_check(spec: CheckSpec, timing: Timing, env: CheckEnv) -> Check:
     """Turn a validated spec into a runnable check."""
-    probe = check_types()[spec.type].build(spec, env)
+    probe = check_types()[spec.type].build(spec, replace(env, timing=timing))
     return Check(
         name=spec.name,
         kind=spec.kind,

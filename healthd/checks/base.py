@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from healthd.checks.chains.references import ReferenceHeights
 from healthd.durations import parse_duration
 
 Kind = Literal["health", "readiness", "liveness"]
@@ -94,10 +95,16 @@ class HttpSessions(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CheckEnv:
-    """What a check type may need from the daemon when it is built."""
+    """What a check type may need from the daemon when it is built.
+
+    `references` is shared by every chain check of the daemon; `timing` is the check's own,
+    set by `build_check` for the check being built.
+    """
 
     progress: Progress
     http: HttpSessions
+    references: ReferenceHeights = field(default_factory=ReferenceHeights)
+    timing: Timing | None = None
 
 
 def os_error_text(exc: OSError) -> str:

@@ -1,0 +1,72 @@
+"""`evm`: an Ethereum-style node (geth, Erigon, Nethermind, Besu, reth…) over JSON-RPC."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import aiohttp
+
+from healthd.checks.base import CheckEnv, Probe
+from healthd.checks.chains.calls import Endpoint, batch, call, unwrap
+from healthd.checks.chains.heights import parse_height
+from healthd.checks.chains.probe import Chain, answer_of, build_probe
+from healthd.checks.chains.spec import HeadAndPeers
+from healthd.checks.chains.verdict import Reading
+from healthd.redact import redact_url, url_secrets
+
+HEAD = ("eth_syncing", "eth_blockNumber", "eth_getBlockByNumber")
+PEERS = "net_peerCount"
+
+
+class EvmSpec(HeadAndPeers):
+    """Keys of an `evm` check."""
+
+    type: Literal["evm"]
+
+
+async def read_evm(session: aiohttp.ClientSession, node: Endpoint, peers: bool = True) -> Reading:
+    """Sync state, height, newest block time and (if asked) peers, in one JSON-RPC batch."""
+    calls: list[tuple[str, list[Any]]] = [
+        ("eth_syncing", []),
+        ("eth_blockNumber", []),
+        ("eth_getBlockByNumber", ["latest", False]),
+    ]
+    if peers:
+        calls.append((PEERS, []))
+    answers = await batch(session, node, calls)
+    syncing, number, block = (unwrap(answers[i], name) for i, name in enumerate(HEAD))
+    with answer_of("eth_syncing"):
+        progress = None if syncing is False else describe_syncing(syncing)
+    with answer_of("eth_blockNumber"):
+        height = parse_height(number, "block number")
+    with answer_of("eth_getBlockByNumber"):
+        head_time = float(parse_height(block["timestamp"], "timestamp"))
+    count = None
+    if peers:
+        with answer_of(PEERS):
+            count = parse_height(unwrap(answers[3], PEERS), "peer count")
+    return Reading(height=height, head_time=head_time, peers=count, syncing=progress)
+
+
+def describe_syncing(status: Any) -> str:
+    """eth_syncing's object as a line: how far the node is, of how far it knows the chain goes."""
+    current = parse_height(status["currentBlock"], "currentBlock")
+    highest = parse_height(status["highestBlock"], "highestBlock")
+    return f"at block {current} of {highest}"
+
+
+async def block_number(session: aiohttp.ClientSession, url: str) -> int:
+    """A reference's height: eth_blockNumber."""
+    endpoint = Endpoint(url, redact_url(url), {}, url_secrets(url))
+    return parse_height(await call(session, endpoint, "eth_blockNumber"), "block number")
+
+
+def build(spec: EvmSpec, env: CheckEnv) -> Probe:
+    """Return the probe of an `evm` check."""
+    node = Endpoint(spec.url, spec.shown_url(), spec.headers, spec.secrets())
+
+    async def read(session: aiohttp.ClientSession) -> Reading:
+        return await read_evm(session, node)
+
+    chain = Chain(", ".join((*HEAD, PEERS)), read, "eth_blockNumber", block_number)
+    return build_probe(spec, env, chain)
