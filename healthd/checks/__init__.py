@@ -30,7 +30,7 @@ from healthd.checks import (
     tcp,
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
-from healthd.checks.chains import evm
+from healthd.checks.chains import cosmos, evm, solana
 
 ENTRY_POINT_GROUP = "healthd.checks"
 log = structlog.get_logger("healthd.checks")
@@ -60,6 +60,7 @@ class CheckType:
 
 BUILTIN_TYPES: dict[str, CheckType] = {
     "command": CheckType(command.CommandSpec, command.build),
+    "cosmos": CheckType(cosmos.CosmosSpec, cosmos.build),
     "disk": CheckType(disk.DiskSpec, disk.build),
     "dns": CheckType(dns.DnsSpec, dns.build),
     "evm": CheckType(evm.EvmSpec, evm.build),
@@ -74,6 +75,7 @@ BUILTIN_TYPES: dict[str, CheckType] = {
     "python": CheckType(python.PythonSpec, python.build),
     "redis": CheckType(redis.RedisSpec, redis.build, ("redis", "redis")),
     "scheduler": CheckType(scheduler.SchedulerSpec, scheduler.build),
+    "solana": CheckType(solana.SolanaSpec, solana.build),
     "tcp": CheckType(tcp.TcpSpec, tcp.build),
 }
 

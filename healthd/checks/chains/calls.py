@@ -15,6 +15,7 @@ from healthd.checks.base import os_error_text
 from healthd.redact import redact_text
 
 RESPONSE_LIMIT = 4 * 1024 * 1024
+_NOT_JSON = object()
 _ids = itertools.count(1)
 
 
@@ -87,10 +88,12 @@ async def fetch_json(
     try:
         answer = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise CallFailed(call, f"HTTP {status}, the answer is not JSON") from None
+        answer = _NOT_JSON
     # A JSON-RPC answer may come with any status (bitcoind sends errors with 500): it says more.
     if not 200 <= status < 300 and not _is_jsonrpc(answer):
         raise CallFailed(call, f"HTTP {status}")
+    if answer is _NOT_JSON:
+        raise CallFailed(call, "the answer is not JSON")
     return answer
 
 
