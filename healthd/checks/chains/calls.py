@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import orjson
 from yarl import URL
 
 from healthd.checks.base import os_error_text
-from healthd.redact import redact_text
+from healthd.redact import redact_text, redact_url, url_secrets
 
 RESPONSE_LIMIT = 4 * 1024 * 1024
 _NOT_JSON = object()
@@ -43,14 +44,44 @@ class RpcError:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """Where and how to reach one node: its URL, extra headers, basic auth, and what to hide."""
+    """Where and how to reach one node: its URL, headers (basic auth included), what to hide."""
 
     url: str
     shown: str
     headers: Mapping[str, str]
     secrets: tuple[str, ...] = ()
-    auth: aiohttp.BasicAuth | None = None
     jsonrpc: str = "2.0"
+
+    def request(self, method: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        """One JSON-RPC request object for this endpoint's protocol version."""
+        return {"jsonrpc": self.jsonrpc, "id": next(_ids), "method": method, "params": params}
+
+    def with_login(self, user: str, password: str) -> Endpoint:
+        """The endpoint with basic auth for `user` (the password, and its encoding, kept hidden)."""
+        value = basic_auth(user, password)
+        headers = {**self.headers, "Authorization": value}
+        secrets = (*self.secrets, password, value)
+        return Endpoint(self.url, self.shown, headers, secrets, self.jsonrpc)
+
+
+def endpoint(
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    secrets: tuple[str, ...] = (),
+    jsonrpc: str = "2.0",
+) -> Endpoint:
+    """An endpoint for a URL; credentials in it (`http://user:pass@host`) become basic auth."""
+    parsed = URL(url)
+    found = Endpoint(url, redact_url(url), dict(headers or {}), secrets + url_secrets(url), jsonrpc)
+    if parsed.user is None:
+        return found
+    bare = Endpoint(str(parsed.with_user(None)), found.shown, found.headers, found.secrets, jsonrpc)
+    return bare.with_login(parsed.user, parsed.password or "")
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The Authorization header value of HTTP basic auth."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     def request(self, method: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         """One JSON-RPC request object for this endpoint's protocol version."""
@@ -64,7 +95,6 @@ async def fetch_json(
     *,
     url: str | None = None,
     body: Any = None,
-    auth: aiohttp.BasicAuth | None = None,
 ) -> Any:
     """POST `body` as JSON (or GET when None) and return the decoded answer; CallFailed if none."""
     headers = dict(endpoint.headers)
@@ -75,7 +105,7 @@ async def fetch_json(
         headers.setdefault("Content-Type", "application/json")
     try:
         async with session.request(
-            method, url or endpoint.url, data=data, headers=headers, auth=auth or endpoint.auth
+            method, url or endpoint.url, data=data, headers=headers
         ) as response:
             status = response.status
             raw = await response.content.read(RESPONSE_LIMIT)

@@ -8,12 +8,11 @@ from typing import Any, Literal
 import aiohttp
 
 from healthd.checks.base import CheckEnv, Duration, Probe
-from healthd.checks.chains.calls import Endpoint, at_path, fetch_json, result
+from healthd.checks.chains.calls import Endpoint, at_path, endpoint, fetch_json, result
 from healthd.checks.chains.heights import parse_height, parse_rfc3339
 from healthd.checks.chains.probe import Chain, answer_of, build_probe
 from healthd.checks.chains.spec import HeadAndPeers
 from healthd.checks.chains.verdict import Reading
-from healthd.redact import redact_url, url_secrets
 
 
 class CosmosSpec(HeadAndPeers):
@@ -48,13 +47,13 @@ async def read_cosmos(session: aiohttp.ClientSession, node: Endpoint) -> Reading
 
 async def latest_height(session: aiohttp.ClientSession, url: str) -> int:
     """A reference's height: /status sync_info.latest_block_height."""
-    status = await get(session, Endpoint(url, redact_url(url), {}, url_secrets(url)), "/status")
+    status = await get(session, endpoint(url), "/status")
     return parse_height(status["sync_info"]["latest_block_height"], "latest_block_height")
 
 
 def build(spec: CosmosSpec, env: CheckEnv) -> Probe:
     """Return the probe of a `cosmos` check."""
-    node = Endpoint(spec.url, spec.shown_url(), spec.headers, spec.secrets())
+    node = endpoint(spec.url, spec.headers, spec.secrets())
 
     async def read(session: aiohttp.ClientSession) -> Reading:
         return await read_cosmos(session, node)

@@ -7,12 +7,11 @@ from typing import Any, Literal
 import aiohttp
 
 from healthd.checks.base import CheckEnv, Probe
-from healthd.checks.chains.calls import Endpoint, batch, call, unwrap
+from healthd.checks.chains.calls import Endpoint, batch, call, endpoint, unwrap
 from healthd.checks.chains.heights import parse_height
 from healthd.checks.chains.probe import Chain, answer_of, build_probe
 from healthd.checks.chains.spec import HeadAndPeers
 from healthd.checks.chains.verdict import Reading
-from healthd.redact import redact_url, url_secrets
 
 HEAD = ("eth_syncing", "eth_blockNumber", "eth_getBlockByNumber")
 PEERS = "net_peerCount"
@@ -57,13 +56,12 @@ def describe_syncing(status: Any) -> str:
 
 async def block_number(session: aiohttp.ClientSession, url: str) -> int:
     """A reference's height: eth_blockNumber."""
-    endpoint = Endpoint(url, redact_url(url), {}, url_secrets(url))
-    return parse_height(await call(session, endpoint, "eth_blockNumber"), "block number")
+    return parse_height(await call(session, endpoint(url), "eth_blockNumber"), "block number")
 
 
 def build(spec: EvmSpec, env: CheckEnv) -> Probe:
     """Return the probe of an `evm` check."""
-    node = Endpoint(spec.url, spec.shown_url(), spec.headers, spec.secrets())
+    node = endpoint(spec.url, spec.headers, spec.secrets())
 
     async def read(session: aiohttp.ClientSession) -> Reading:
         return await read_evm(session, node)

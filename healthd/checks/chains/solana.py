@@ -7,12 +7,11 @@ from typing import Literal
 import aiohttp
 
 from healthd.checks.base import CheckEnv, Probe
-from healthd.checks.chains.calls import Endpoint, RpcError, batch, call, unwrap
+from healthd.checks.chains.calls import Endpoint, RpcError, batch, call, endpoint, unwrap
 from healthd.checks.chains.heights import parse_height
 from healthd.checks.chains.probe import Chain, answer_of, build_probe
 from healthd.checks.chains.spec import Blocks, ChainSpec
 from healthd.checks.chains.verdict import Reading
-from healthd.redact import redact_url, url_secrets
 
 NODE_UNHEALTHY = -32005  # Agave's code for getHealth when the node is behind (or cannot tell)
 
@@ -39,13 +38,12 @@ async def read_solana(session: aiohttp.ClientSession, node: Endpoint) -> Reading
 
 async def slot_of(session: aiohttp.ClientSession, url: str) -> int:
     """A reference's height: getSlot."""
-    endpoint = Endpoint(url, redact_url(url), {}, url_secrets(url))
-    return parse_height(await call(session, endpoint, "getSlot"), "slot")
+    return parse_height(await call(session, endpoint(url), "getSlot"), "slot")
 
 
 def build(spec: SolanaSpec, env: CheckEnv) -> Probe:
     """Return the probe of a `solana` check."""
-    node = Endpoint(spec.url, spec.shown_url(), spec.headers, spec.secrets())
+    node = endpoint(spec.url, spec.headers, spec.secrets())
 
     async def read(session: aiohttp.ClientSession) -> Reading:
         return await read_solana(session, node)
