@@ -30,7 +30,7 @@ from healthd.checks import (
     tcp,
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
-from healthd.checks.chains import bitcoin, cosmos, evm, solana
+from healthd.checks.chains import avalanche, bitcoin, cosmos, evm, solana
 
 ENTRY_POINT_GROUP = "healthd.checks"
 log = structlog.get_logger("healthd.checks")
@@ -59,6 +59,7 @@ class CheckType:
 
 
 BUILTIN_TYPES: dict[str, CheckType] = {
+    "avalanche": CheckType(avalanche.AvalancheSpec, avalanche.build),
     "bitcoin": CheckType(bitcoin.BitcoinSpec, bitcoin.build),
     "command": CheckType(command.CommandSpec, command.build),
     "cosmos": CheckType(cosmos.CosmosSpec, cosmos.build),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -74,7 +74,7 @@ class FakeServer:
 
 
 def jsonrpc_answer(
-    body: Any, methods: dict[str, Callable[[Any], Any]], count: Callable[[str], None]
+    body: Any, methods: Mapping[str, Callable[[Any], Any]], count: Callable[[str], None]
 ) -> Any:
     """Answer a JSON-RPC 2.0 request or batch with `methods` (name -> function of params)."""
     if isinstance(body, list):
