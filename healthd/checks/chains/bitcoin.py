@@ -6,7 +6,7 @@ import os
 from typing import Annotated, Literal
 
 import aiohttp
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from healthd.checks.base import CheckEnv, Duration, Probe
 from healthd.checks.chains.calls import CallFailed, Endpoint, batch, call, endpoint, unwrap
@@ -16,6 +16,16 @@ from healthd.checks.chains.spec import Blocks, HeadAndPeers
 from healthd.checks.chains.verdict import Reading
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _text_only(value: object) -> object:
+    # A value error names no input, so a mistyped password is never echoed in a config error.
+    if not isinstance(value, str | SecretStr):
+        raise ValueError("expected a string")
+    return value
+
+
+Password = Annotated[SecretStr, BeforeValidator(_text_only)]
 COOKIE_LIMIT = 4096
 
 
@@ -26,7 +36,7 @@ class BitcoinSpec(HeadAndPeers):
     max_lag: Blocks = 2
     max_head_age: Duration = 7200.0
     username: NonEmpty | None = None
-    password: SecretStr | None = None
+    password: Password | None = None
     cookie_file: NonEmpty | None = None
 
     @model_validator(mode="after")
