@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,10 +83,6 @@ def basic_auth(user: str, password: str) -> str:
     """The Authorization header value of HTTP basic auth."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
-    def request(self, method: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
-        """One JSON-RPC request object for this endpoint's protocol version."""
-        return {"jsonrpc": self.jsonrpc, "id": next(_ids), "method": method, "params": params}
-
 
 async def fetch_json(
     session: aiohttp.ClientSession,
@@ -139,7 +135,7 @@ async def call(
     answer = await fetch_json(
         session, endpoint, method, url=url, body=endpoint.request(method, params)
     )
-    return result(answer, method)
+    return result(answer, method, endpoint.secrets)
 
 
 async def batch(
@@ -153,7 +149,7 @@ async def batch(
     answer = await fetch_json(session, endpoint, names, body=requests)
     if not isinstance(answer, list):
         # A node that refuses batches answers with a single error object.
-        result(answer, names)
+        result(answer, names, endpoint.secrets)
         raise CallFailed(names, "the answer to a batch is not a list")
     by_id = {item.get("id"): item for item in answer if isinstance(item, dict)}
     found: list[Any] = []
@@ -161,14 +157,14 @@ async def batch(
         item = by_id.get(request["id"])
         if item is None:
             raise CallFailed(method, "no answer in the batch")
-        error = rpc_error(item)
+        error = rpc_error(item, endpoint.secrets)
         found.append(error if error is not None else _result_field(item, method))
     return found
 
 
-def result(answer: Any, call: str) -> Any:
+def result(answer: Any, call: str, secrets: tuple[str, ...] = ()) -> Any:
     """The `result` of one JSON-RPC answer; CallFailed naming the call on an error."""
-    error = rpc_error(answer)
+    error = rpc_error(answer, secrets)
     if error is not None:
         raise CallFailed(call, error.text())
     return _result_field(answer, call)
@@ -181,29 +177,19 @@ def unwrap(value: Any, call: str) -> Any:
     return value
 
 
-def rpc_error(answer: Any) -> RpcError | None:
-    """The error of a JSON-RPC answer (1.0 answers carry `"error": null` when there is none)."""
+def rpc_error(answer: Any, secrets: tuple[str, ...] = ()) -> RpcError | None:
+    """The error of a JSON-RPC answer (1.0 answers carry `"error": null` when there is none).
+
+    Its message is the node's own text: cut short, and scrubbed of what we sent it.
+    """
     if not isinstance(answer, dict) or answer.get("error") is None:
         return None
     error = answer["error"]
     if not isinstance(error, dict):
-        return RpcError(None, str(error)[:200], None)
+        return RpcError(None, redact_text(str(error)[:200], secrets), None)
     code = error.get("code")
-    return RpcError(
-        code if isinstance(code, int) else None,
-        str(error.get("message", ""))[:200],
-        error.get("data"),
-    )
-
-
-def field(value: Any, path: Iterable[str], call: str) -> Any:
-    """A nested field of an answer; CallFailed naming the call and the field when it is missing."""
-    keys = list(path)
-    for key in keys:
-        if not isinstance(value, dict) or key not in value:
-            raise CallFailed(call, f"the answer has no {'.'.join(keys)}")
-        value = value[key]
-    return value
+    message = redact_text(str(error.get("message", ""))[:200], secrets)
+    return RpcError(code if isinstance(code, int) else None, message, error.get("data"))
 
 
 def _result_field(answer: Any, call: str) -> Any:

@@ -26,7 +26,8 @@ async def get(session: aiohttp.ClientSession, node: Endpoint, path: str) -> Any:
     """GET one route; its `result` (CometBFT wraps URI answers in a JSON-RPC envelope)."""
     call = f"GET {path}"
     answer = await fetch_json(session, node, call, url=at_path(node.url, path))
-    return result(answer, call) if isinstance(answer, dict) and "jsonrpc" in answer else answer
+    enveloped = isinstance(answer, dict) and "jsonrpc" in answer
+    return result(answer, call, node.secrets) if enveloped else answer
 
 
 async def read_cosmos(session: aiohttp.ClientSession, node: Endpoint) -> Reading:
