@@ -23,10 +23,12 @@ USER, PASSWORD = "bench", "bench-pass"
 
 
 def bitcoind_reference() -> FakeBitcoind:
+    """A reference bitcoind with the benchmark's login."""
     return FakeBitcoind(user=USER, password=PASSWORD)
 
 
 async def main() -> None:
+    """Start every fake, print their URLs, serve until SIGTERM."""
     nodes: dict[str, FakeServer] = {
         "evm": FakeEvm(),
         "cosmos": FakeCometBft(),

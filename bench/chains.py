@@ -135,6 +135,7 @@ def daemon_share(urls: dict[str, Any], checks: int, seconds: int, work: Path) ->
 
 
 def markdown(report: dict[str, Any]) -> str:
+    """The report as README shows it."""
     runs = report["per_run"]
     d = report["daemon"]
     lines = [
@@ -155,6 +156,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    """Measure, write bench/results/chains.{md,json}, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300, help="measured runs per check type")
     parser.add_argument("--checks", type=int, default=200)

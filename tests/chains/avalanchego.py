@@ -73,15 +73,18 @@ class FakeAvalancheGo(FakeServer):
         return {"checks": checks, "healthy": not self.failing}
 
     async def info(self, request: web.Request) -> web.Response:
+        """POST /ext/info: info.isBootstrapped and info.peers."""
         methods = {"info.isBootstrapped": self._is_bootstrapped, "info.peers": self._peers}
         body = orjson.loads(await request.read())
         return json_response(jsonrpc_answer(body, methods, self.count))
 
     async def health(self, request: web.Request) -> web.Response:
+        """POST /ext/health: health.health."""
         body = orjson.loads(await request.read())
         return json_response(jsonrpc_answer(body, {"health.health": self._health}, self.count))
 
     async def c_rpc(self, request: web.Request) -> web.Response:
+        """POST /ext/bc/C/rpc: the C-chain, or 404 while it is not served."""
         if not self.c_chain_up:
             return web.Response(status=404, text="404 page not found\n")
         body = orjson.loads(await request.read())

@@ -94,6 +94,7 @@ class FakeBitcoind(FakeServer):
             return {"result": None, "error": fault.error(), "id": call.get("id")}, status
 
     async def rpc(self, request: web.Request) -> web.Response:
+        """POST: one call or a batch, behind basic auth."""
         if not self._authorized(request):
             self.count("unauthorized")
             return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="jsonrpc"'})

@@ -41,6 +41,7 @@ class FakeCometBft(FakeServer):
         app.router.add_get("/net_info", self.net_info)
 
     async def status_route(self, request: web.Request) -> web.Response:
+        """GET /status."""
         self.count("/status")
         made = rfc3339_nano(time.time() - 0.25 if self.block_time is None else self.block_time)
         block_hash = f"{self.height:064X}"
@@ -78,6 +79,7 @@ class FakeCometBft(FakeServer):
         return json_response({"jsonrpc": "2.0", "id": -1, "result": result})
 
     async def net_info(self, request: web.Request) -> web.Response:
+        """GET /net_info."""
         self.count("/net_info")
         result = {
             "listening": True,

@@ -29,6 +29,7 @@ class EvmState:
         self.faults: dict[str, Fault] = {}
 
     def methods(self) -> dict[str, Any]:
+        """The JSON-RPC methods, by name."""
         return {
             "eth_blockNumber": lambda _: self._method("eth_blockNumber", self._height()),
             "eth_syncing": lambda _: self._method("eth_syncing", self._syncing()),
@@ -73,5 +74,6 @@ class FakeEvm(FakeServer):
         app.router.add_post(self.path, self.rpc)
 
     async def rpc(self, request: web.Request) -> web.Response:
+        """POST: one call or a batch."""
         body = orjson.loads(await request.read())
         return json_response(jsonrpc_answer(body, self.state.methods(), self.count))

@@ -23,6 +23,7 @@ class Fault(Exception):
         self.code, self.message, self.data = code, message, data
 
     def error(self) -> dict[str, Any]:
+        """The JSON-RPC error object."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.data is not None:
             error["data"] = self.data
@@ -47,6 +48,7 @@ class FakeServer:
         raise NotImplementedError
 
     async def start(self) -> FakeServer:
+        """Listen on 127.0.0.1 at `port`."""
         app = web.Application(middlewares=[self._faults])
         self.routes(app)
         self._runner = web.AppRunner(app)
@@ -55,6 +57,7 @@ class FakeServer:
         return self
 
     async def stop(self) -> None:
+        """Release hanging requests and close."""
         self._release.set()  # hanging handlers return, so the server can close
         if self._runner is not None:
             await self._runner.cleanup()
@@ -70,6 +73,7 @@ class FakeServer:
         return await handler(request)
 
     def count(self, name: str) -> None:
+        """Count one request."""
         self.requests[name] += 1
 
 
@@ -93,4 +97,5 @@ def jsonrpc_answer(
 
 
 def json_response(value: Any, status: int = 200) -> web.Response:
+    """A JSON body with its content type."""
     return web.Response(body=orjson.dumps(value), status=status, content_type="application/json")

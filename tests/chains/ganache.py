@@ -32,6 +32,7 @@ def rpc(url: str, method: str, params: list[Any] | None = None) -> Any:
 
 
 def height(url: str) -> int:
+    """The node's block number, asked from the test's side."""
     return int(rpc(url, "eth_blockNumber"), 16)
 
 

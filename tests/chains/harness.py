@@ -30,6 +30,7 @@ class Clock:
         return self.now
 
     def advance(self, seconds: float) -> None:
+        """Move the clock on."""
         self.now += seconds
 
 

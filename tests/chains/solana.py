@@ -28,12 +28,14 @@ class FakeSolana(FakeServer):
         app.router.add_post("/", self.rpc)
 
     def get_health(self, params: Any) -> str:
+        """getHealth: "ok", or -32005 while behind."""
         if self.slots_behind is not None:
             data = {"numSlotsBehind": self.slots_behind}
             raise Fault(NODE_UNHEALTHY, f"Node is behind by {self.slots_behind} slots", data)
         return "ok"
 
     async def rpc(self, request: web.Request) -> web.Response:
+        """POST: one call or a batch."""
         methods = {"getHealth": self.get_health, "getSlot": lambda _: self.slot}
         body = orjson.loads(await request.read())
         return json_response(jsonrpc_answer(body, methods, self.count))
