@@ -29,9 +29,18 @@ async def test_get_health_behind_is_syncing_not_an_outage() -> None:
     node.slots_behind = 42
     async with serving(node), chains() as c:
         message, error = await run(c.check(type="solana", url=node.url))
-    assert error == "syncing: Node is behind by 42 slots"
+    assert error == "syncing: node is behind by 42 slots"
     assert message is not None and message["state"] == "syncing"
     assert message["height"] == node.slot
+
+
+async def test_get_health_unhealthy_without_a_slot_count_is_syncing_too() -> None:
+    node = FakeSolana()
+    node.unhealthy = "Node is unhealthy"
+    async with serving(node), chains() as c:
+        message, error = await run(c.check(type="solana", url=node.url))
+    assert error == "syncing: Node is unhealthy"
+    assert message is not None and message["state"] == "syncing"
 
 
 async def test_behind_by_more_than_the_default_150() -> None:

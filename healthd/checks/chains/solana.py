@@ -28,12 +28,21 @@ async def read_solana(session: aiohttp.ClientSession, node: Endpoint) -> Reading
     health, slot = await batch(session, node, [("getHealth", []), ("getSlot", [])])
     syncing = None
     if isinstance(health, RpcError) and health.code == NODE_UNHEALTHY:
-        syncing = health.message or "the node reports itself unhealthy"
+        syncing = behind(health)
     else:
         unwrap(health, "getHealth")
     with answer_of("getSlot"):
         height = parse_height(unwrap(slot, "getSlot"), "slot")
     return Reading(height=height, syncing=syncing)
+
+
+def behind(health: RpcError) -> str:
+    """getHealth's -32005 as a line: by how many slots, from its data when the node gives it."""
+    data = health.data if isinstance(health.data, dict) else {}
+    slots = data.get("numSlotsBehind")
+    if isinstance(slots, int) and not isinstance(slots, bool):
+        return f"node is behind by {slots} slots"
+    return health.message or "the node reports itself unhealthy"
 
 
 async def slot_of(session: aiohttp.ClientSession, url: str) -> int:
