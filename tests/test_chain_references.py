@@ -105,10 +105,12 @@ async def test_a_reference_is_kept_for_the_shortest_interval_of_its_checks() -> 
         await run(slow)
         await run(fast)
         assert reference.requests["eth_blockNumber"] == 1
-        c.clock.advance(5)
-        await run(slow)  # an answer 5 s old is fresh enough for a check run every minute
-        assert reference.requests["eth_blockNumber"] == 1
-        await run(fast)  # but not for one run every 5 s
+        c.clock.advance(5)  # the fast check's interval: the height is asked again, for both
+        await run(slow)
+        await run(fast)
+        assert reference.requests["eth_blockNumber"] == 2
+        c.clock.advance(3)
+        await run(slow)
     assert reference.requests["eth_blockNumber"] == 2
 
 

@@ -19,7 +19,8 @@ class _Entry:
 
 
 class ReferenceHeights:
-    """The latest height of each reference endpoint, fetched at most once per `max_age`.
+    """The latest height of each reference endpoint, kept for the shortest interval of the
+    checks that use it.
 
     Fifty checks that share three references cost those references three requests per interval:
     a fresh enough height (or failure) is reused, and a request under way is joined, not repeated.
@@ -28,12 +29,15 @@ class ReferenceHeights:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._keep: dict[str, float] = {}  # key -> the shortest interval of the checks asking
 
-    async def height(self, key: str, fetch: Fetch, max_age: float, deadline: float) -> int | None:
-        """The height at `key` (None if it failed or took longer than `deadline` seconds)."""
+    async def height(self, key: str, fetch: Fetch, interval: float, deadline: float) -> int | None:
+        """The height at `key` (None if it failed or took longer than `deadline` seconds), for a
+        check run every `interval` seconds."""
+        keep = self._keep[key] = min(self._keep.get(key, interval), interval)
         now = self._clock()
         entry = self._entries.get(key)
-        if entry is not None and entry.pending is None and now - entry.asked_at < max_age:
+        if entry is not None and entry.pending is None and now - entry.asked_at < keep:
             return entry.height
         if entry is None or entry.pending is None:
             entry = _Entry(asked_at=now, height=None if entry is None else entry.height)
