@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from healthd.checks.chains.evm import describe_syncing
 from healthd.checks.chains.heights import parse_height, parse_rfc3339
 from healthd.checks.chains.progress import HeightTracker, Movement
 from healthd.checks.chains.references import quorum
@@ -46,6 +47,20 @@ def test_rfc3339_with_nanoseconds_as_cometbft_writes_it() -> None:
     assert parse_rfc3339("2019-08-01T13:52:22.5+02:00") == 1564660342.5
     with pytest.raises(ValueError):
         parse_rfc3339("yesterday")
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (False, None),
+        ({"currentBlock": "0x64", "highestBlock": "0x1388"}, "at block 100 of 5000"),
+        ({"isSyncing": False, "currentBlock": "0x0", "highestBlock": "0x0"}, None),
+        ({"stages": []}, "eth_syncing reports a sync in progress"),
+        (True, "eth_syncing reports a sync in progress"),
+    ],
+)
+def test_eth_syncing_as_clients_write_it(answer: object, expected: str | None) -> None:
+    assert describe_syncing(answer) == expected
 
 
 # --- quorum ----------------------------------------------------------------------------------

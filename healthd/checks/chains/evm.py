@@ -34,8 +34,7 @@ async def read_evm(session: aiohttp.ClientSession, node: Endpoint, peers: bool =
         calls.append((PEERS, []))
     answers = await batch(session, node, calls)
     syncing, number, block = (unwrap(answers[i], name) for i, name in enumerate(HEAD))
-    with answer_of("eth_syncing"):
-        progress = None if syncing is False else describe_syncing(syncing)
+    progress = describe_syncing(syncing)
     with answer_of("eth_blockNumber"):
         height = parse_height(number, "block number")
     with answer_of("eth_getBlockByNumber"):
@@ -47,10 +46,16 @@ async def read_evm(session: aiohttp.ClientSession, node: Endpoint, peers: bool =
     return Reading(height=height, head_time=head_time, peers=count, syncing=progress)
 
 
-def describe_syncing(status: Any) -> str:
-    """eth_syncing's object as a line: how far the node is, of how far it knows the chain goes."""
-    current = parse_height(status["currentBlock"], "currentBlock")
-    highest = parse_height(status["highestBlock"], "highestBlock")
+def describe_syncing(status: Any) -> str | None:
+    """eth_syncing's answer as a line (None when not syncing): how far the node is, of how far
+    it knows the chain goes. Clients add fields of their own; only the standard ones are read."""
+    if status is False or (isinstance(status, dict) and status.get("isSyncing") is False):
+        return None
+    try:
+        current = parse_height(status["currentBlock"], "currentBlock")
+        highest = parse_height(status["highestBlock"], "highestBlock")
+    except (KeyError, TypeError, ValueError):
+        return "eth_syncing reports a sync in progress"
     return f"at block {current} of {highest}"
 
 
