@@ -6,10 +6,14 @@ info.peers answers {"numPeers": "3", "peers": [...]} (numPeers a decimal string,
 writes every uint64). POST /ext/health: health.health answers {"checks": {name: {"message",
 "error"?, "timestamp", "duration", "contiguousFailures", "timeOfFirstFailure"}}, "healthy": bool}.
 POST /ext/bc/C/rpc: the C-chain's Ethereum JSON-RPC (see tests/chains/evm.py).
+/ext/info and /ext/health are served by gorilla/rpc's json2 codec (v2/json2/server.go): one
+request per POST (no batches), `params` required, and both `result` and `error` always written,
+the unused one null.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -75,13 +79,23 @@ class FakeAvalancheGo(FakeServer):
     async def info(self, request: web.Request) -> web.Response:
         """POST /ext/info: info.isBootstrapped and info.peers."""
         methods = {"info.isBootstrapped": self._is_bootstrapped, "info.peers": self._peers}
-        body = orjson.loads(await request.read())
-        return json_response(jsonrpc_answer(body, methods, self.count))
+        return await self._gorilla(request, methods)
 
     async def health(self, request: web.Request) -> web.Response:
         """POST /ext/health: health.health."""
+        return await self._gorilla(request, {"health.health": self._health})
+
+    async def _gorilla(self, request: web.Request, methods: Mapping[str, Any]) -> web.Response:
         body = orjson.loads(await request.read())
-        return json_response(jsonrpc_answer(body, {"health.health": self._health}, self.count))
+        if not isinstance(body, dict):
+            error = {"code": -32700, "message": "json: cannot unmarshal array"}
+            return json_response({"jsonrpc": "2.0", "result": None, "error": error, "id": None})
+        if "params" not in body:
+            error = {"code": -32600, "message": "rpc: method request ill-formed: missing params"}
+            answer = {"jsonrpc": "2.0", "result": None, "error": error, "id": body.get("id")}
+            return json_response(answer, 400)
+        answer = jsonrpc_answer(body, methods, self.count)
+        return json_response({"result": None, "error": None, **answer})
 
     async def c_rpc(self, request: web.Request) -> web.Response:
         """POST /ext/bc/C/rpc: the C-chain, or 404 while it is not served."""
