@@ -63,6 +63,20 @@ async def test_a_hanging_reference_does_not_fail_the_node() -> None:
     assert message is not None and message["referenceHeight"] == 105
 
 
+async def test_references_are_asked_at_once() -> None:
+    node = FakeEvm(height=100)
+    references = [FakeEvm(height=101), FakeEvm(height=102), FakeEvm(height=150)]
+    for reference in references:
+        reference.delay = 0.3  # one after the other they would not fit the 750 ms they get
+    async with serving(node, *references), chains() as c:
+        check = c.check(
+            type="evm", url=node.url, references=[r.url for r in references], timeout="1s"
+        )
+        message, error = await run(check)
+    assert error is None and message is not None
+    assert message["referenceHeight"] == 102  # all three answered
+
+
 async def test_lag_beyond_max_lag_fails_with_the_reference() -> None:
     node = FakeEvm(height=100)
     reference = FakeEvm(height=111)

@@ -31,11 +31,13 @@ class Fault(Exception):
 
 
 class FakeServer:
-    """A server on 127.0.0.1 and a free port. Set `hang` to never answer, `status` to fail with
-    that HTTP status; `requests` counts the requests by method (JSON-RPC) or path (GET)."""
+    """A server on 127.0.0.1 and a free port. Set `hang` to never answer, `delay` to answer that
+    many seconds late, `status` to fail with that HTTP status; `requests` counts the requests by
+    method (JSON-RPC) or path (GET)."""
 
     def __init__(self) -> None:
         self.hang = False
+        self.delay = 0.0
         self.status: int | None = None
         self.requests: Counter[str] = Counter()
         self.port = free_port()
@@ -68,6 +70,8 @@ class FakeServer:
         if self.hang:
             await self._release.wait()
             return web.Response(status=503)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.status is not None:
             return web.Response(status=self.status, text="fault injected by the test")
         return await handler(request)
