@@ -10,6 +10,8 @@ from healthd.checks.chains.heights import parse_height, parse_rfc3339
 from healthd.checks.chains.progress import HeightTracker, Movement
 from healthd.checks.chains.references import quorum
 from healthd.checks.chains.verdict import Limits, Reading, compact, judge
+from healthd.config import ConfigError, parse_config
+from tests.conftest import config_text
 
 LIMITS = Limits(max_lag=10, max_head_age=120.0, stall_after=300.0, min_peers=3)
 NOW = 1_700_000_000.0
@@ -173,3 +175,33 @@ def test_unknown_figures_are_null() -> None:
 )
 def test_durations_read_as_an_operator_writes_them(seconds: float, text: str) -> None:
     assert compact(seconds) == text
+
+
+# --- keys and defaults (contract §9) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "max_lag", "max_head_age", "min_peers"),
+    [
+        ("evm", 10, 120.0, 1),
+        ("cosmos", 10, 60.0, 1),
+        ("solana", 150, 0.0, 0),
+        ("bitcoin", 2, 7200.0, 1),
+        ("avalanche", 10, 120.0, 1),
+    ],
+)
+def test_defaults_per_chain(kind: str, max_lag: int, max_head_age: float, min_peers: int) -> None:
+    spec = parse_config(config_text({"name": "n", "type": kind, "url": "http://127.0.0.1:1"}), "t")
+    limits = spec.checks[0].spec.limits()  # type: ignore[attr-defined]
+    assert limits == Limits(max_lag, max_head_age, stall_after=300.0, min_peers=min_peers)
+    assert spec.checks[0].spec.references == []  # type: ignore[attr-defined]
+
+
+def test_a_reference_that_is_not_a_url_is_named_by_its_key_path() -> None:
+    entry = {"name": "n", "type": "evm", "url": "http://127.0.0.1:1", "references": ["x", 5]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_text(entry), "t")
+    assert "checks[0].references[0]: expected an absolute http:// or https:// URL" in str(
+        caught.value
+    )
+    assert "checks[0].references[1]" in str(caught.value)
