@@ -16,6 +16,7 @@ import ctypes
 import itertools
 import os
 import signal
+import time
 from pathlib import Path
 
 import structlog
@@ -24,6 +25,7 @@ log = structlog.get_logger("healthd.children")
 
 MARKER = "HEALTHD_CHECK_RUN"
 PR_SET_CHILD_SUBREAPER = 36
+ZOMBIE_GRACE = 5.0
 _MARKER_PREFIX = MARKER.encode() + b"="
 
 
@@ -74,7 +76,7 @@ class Children:
         self._ids = itertools.count(1)
         self._active: set[str] = set()
         self._killed: set[int] = set()
-        self._zombies: set[int] = set()
+        self._zombies: dict[int, float] = {}  # zombie child -> when first seen
         self._warned: set[str] = set()
 
     def start_run(self, check: str) -> str:
@@ -94,7 +96,8 @@ class Children:
         Returns how many processes it killed.
         """
         killed = 0
-        zombies: set[int] = set()
+        zombies: dict[int, float] = {}
+        now = time.monotonic()
         children = direct_children()
         self._killed &= set(children)  # those reaped elsewhere are gone
         for pid in children:
@@ -103,11 +106,13 @@ class Children:
                 continue
             letter, group = state
             if letter == "Z":
-                # A zombie seen twice, or one we killed, has nobody waiting for it.
-                if pid in self._killed or pid in self._zombies:
+                # One we killed, or one left a zombie for a while, has nobody waiting for it;
+                # the zombie of healthd's own subprocess is its child watcher's to reap.
+                seen = self._zombies.get(pid, now)
+                if pid in self._killed or now - seen >= ZOMBIE_GRACE:
                     self._reap(pid)
                 else:
-                    zombies.add(pid)
+                    zombies[pid] = seen
                 continue
             marker = _marker(pid)
             if marker is None or (marker in self._active and not everything):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, ListOf, Timing
 from healthd.durations import format_duration
+from healthd.redact import secret_name
 
 ENV_CONFIG = "HEALTHD_CONFIG"
 ENV_TOKEN = "HEALTHD_TOKEN"
@@ -336,6 +337,9 @@ def _explain(error: Any) -> str:
     text = message[0].lower() + message[1:] if message else kind
     # Specs keep lists as tuples; the config only has TOML arrays, which Python reads as lists.
     text = text.replace("tuple", "list")
-    if kind != "value_error" and "input" in error and not isinstance(error["input"], dict | list):
+    shown = "input" in error and not isinstance(error["input"], dict | list)
+    # A value under a secret-looking key (password, token, …) is never repeated back.
+    keys = [part for part in error["loc"] if isinstance(part, str)]
+    if kind != "value_error" and shown and not (keys and secret_name(keys[-1])):
         text += f" (got {error['input']!r})"
     return text

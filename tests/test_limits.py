@@ -140,3 +140,14 @@ async def test_limits_reach_the_http_server(aiohttp_client: Any) -> None:
     response = await client.post("/ext/health", data=orjson.dumps([call()] * 3), headers=JSON)
     assert response.status == 200
     assert (await response.json())["error"]["data"].startswith("a batch may hold at most 2")
+
+
+def test_a_mistyped_secret_is_never_repeated_in_the_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            '[[checks]]\nname = "n"\ntype = "http"\nurl = "http://127.0.0.1:1/"\n'
+            "headers = { Authorization = 12345678 }\n",
+            "test.toml",
+        )
+    assert "12345678" not in caught.value.render()
+    assert "checks[0] (n).headers.Authorization" in caught.value.render()

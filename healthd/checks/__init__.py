@@ -6,7 +6,7 @@ import functools
 import importlib.util
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -30,6 +30,7 @@ from healthd.checks import (
     tcp,
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
+from healthd.checks.chains import avalanche, bitcoin, cosmos, evm, solana
 
 ENTRY_POINT_GROUP = "healthd.checks"
 log = structlog.get_logger("healthd.checks")
@@ -58,9 +59,13 @@ class CheckType:
 
 
 BUILTIN_TYPES: dict[str, CheckType] = {
+    "avalanche": CheckType(avalanche.AvalancheSpec, avalanche.build),
+    "bitcoin": CheckType(bitcoin.BitcoinSpec, bitcoin.build),
     "command": CheckType(command.CommandSpec, command.build),
+    "cosmos": CheckType(cosmos.CosmosSpec, cosmos.build),
     "disk": CheckType(disk.DiskSpec, disk.build),
     "dns": CheckType(dns.DnsSpec, dns.build),
+    "evm": CheckType(evm.EvmSpec, evm.build),
     "file": CheckType(file.FileSpec, file.build),
     "http": CheckType(http.HttpSpec, http.build),
     "jsonrpc": CheckType(jsonrpc.JsonRpcSpec, jsonrpc.build),
@@ -72,6 +77,7 @@ BUILTIN_TYPES: dict[str, CheckType] = {
     "python": CheckType(python.PythonSpec, python.build),
     "redis": CheckType(redis.RedisSpec, redis.build, ("redis", "redis")),
     "scheduler": CheckType(scheduler.SchedulerSpec, scheduler.build),
+    "solana": CheckType(solana.SolanaSpec, solana.build),
     "tcp": CheckType(tcp.TcpSpec, tcp.build),
 }
 
@@ -106,7 +112,7 @@ def check_types() -> dict[str, CheckType]:
 
 def build_check(spec: CheckSpec, timing: Timing, env: CheckEnv) -> Check:
     """Turn a validated spec into a runnable check."""
-    probe = check_types()[spec.type].build(spec, env)
+    probe = check_types()[spec.type].build(spec, replace(env, timing=timing))
     return Check(
         name=spec.name,
         kind=spec.kind,

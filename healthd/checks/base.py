@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from healthd.checks.chains.references import ReferenceHeights
 from healthd.children import Children
 from healthd.durations import parse_duration
 
@@ -117,11 +118,17 @@ class HttpSessions(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CheckEnv:
-    """What a check type may need from the daemon when it is built."""
+    """What a check type may need from the daemon when it is built.
+
+    `references` is shared by every chain check of the daemon; `timing` is the check's own,
+    set by `build_check` for the check being built.
+    """
 
     progress: Progress
     http: HttpSessions
     children: Children = field(default_factory=Children)
+    references: ReferenceHeights = field(default_factory=ReferenceHeights)
+    timing: Timing | None = None
 
 
 def os_error_text(exc: OSError) -> str:

@@ -40,13 +40,7 @@ class HttpTarget(CheckSpec):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        try:
-            url = URL(value)
-        except ValueError:
-            raise ValueError("expected an absolute http:// or https:// URL") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("expected an absolute http:// or https:// URL")
-        return value
+        return http_url(value)
 
     def shown_url(self) -> str:
         """The URL as logs and answers may show it."""
@@ -81,6 +75,17 @@ class HttpSpec(HttpTarget):
 
     def target(self) -> str:
         return f"{self.method} {self.shown_url()}"
+
+
+def http_url(value: str) -> str:
+    """The value if it is an absolute http:// or https:// URL; ValueError otherwise."""
+    try:
+        url = URL(value)
+    except ValueError:
+        raise ValueError("expected an absolute http:// or https:// URL") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("expected an absolute http:// or https:// URL")
+    return value
 
 
 class SharedSession:

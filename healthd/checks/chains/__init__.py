@@ -1,0 +1,1 @@
+"""Chain-aware sync checks: one module per chain, plus what they share (calls, quorum, verdict)."""
