@@ -307,3 +307,20 @@ def test_bodies_with_long_numbers_are_refused_as_the_fast_parser_refuses_them(ra
         orjson.loads(raw.replace(b"18446744073709551617", b"1"))
     with pytest.raises(ValueError):
         parse(raw)
+
+
+@pytest.mark.parametrize("encoding", ["x-hostile", "gzip, x-hostile", "compress"])
+async def test_a_content_encoding_healthd_cannot_decode_is_a_parse_error(
+    client: TestClient[Any, Any], encoding: str
+) -> None:
+    """aiohttp would pass an unknown coding's bytes through as if they were plain JSON."""
+    response = await client.post(
+        "/ext/health",
+        data=b'{"jsonrpc":"2.0","method":"health.health","id":1}',
+        headers={**JSON, "Content-Encoding": encoding},
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert body["error"]["code"] == -32700 and body["id"] is None
+    assert "Content-Encoding" in body["error"]["data"]
+    assert encoding not in body["error"]["data"]
