@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from healthd.config import ServerConfig
+from healthd.service import FD_HEADROOM
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,3 +72,14 @@ def test_drop_in_example_only_names_service_settings() -> None:
         "ReadWritePaths",
         "ProtectHome",
     }
+
+
+def test_unit_gives_the_open_files_the_default_connection_cap_needs() -> None:
+    """The unit's syscall filter refuses setrlimit, so healthd cannot raise the limit itself."""
+    text = UNIT.read_text()
+    assert "@resources" in text
+    match = re.search(r"^LimitNOFILE=(\d+)$", text, re.M)
+    assert match is not None, "the unit must set LimitNOFILE"
+    listen_backlog = 1024  # accepted by asyncio before the cap refuses them
+    needed = ServerConfig().max_connections + listen_backlog + FD_HEADROOM
+    assert int(match.group(1)) >= needed
