@@ -96,6 +96,16 @@ class Served:
         """How many file descriptors the daemon holds (from /proc)."""
         return self.process.num_fds()
 
+    def connections(self) -> int:
+        """Established TCP connections the daemon holds on its port (from /proc)."""
+        return sum(
+            1
+            for conn in self.process.net_connections("tcp")
+            if conn.status == psutil.CONN_ESTABLISHED
+            and conn.laddr
+            and conn.laddr.port == self.port
+        )
+
     def log_lines(self) -> list[str]:
         """Every line the daemon wrote so far, stdout then stderr."""
         lines: list[str] = []
