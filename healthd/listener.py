@@ -4,6 +4,11 @@ aiohttp closes idle keep-alive connections itself (`keepalive_timeout`); what it
 bound how many connections are open at once, or how long a new connection may take to send its
 first request. Both are what keeps an anonymous client from exhausting the process's file
 descriptors, so every accepted connection passes through a `Guard` first.
+
+At the cap, a newcomer takes the place of the connection that has waited longest for its first
+request header, once that one has waited `EVICT_AFTER` (a quarter second): a client sends its
+request as soon as it connects, so sockets held open and silent cannot keep a load balancer's
+probe out. Only when no such connection is left is the newcomer refused.
 """
 
 from __future__ import annotations
@@ -29,30 +34,58 @@ REFUSED = (
 # A burst of refused connections or failed accepts is logged when it starts and when it ends.
 BURST_QUIET = 10.0
 ACCEPT_ERROR = "socket.accept() out of system resource"
+# How long a connection may stay silent before a newcomer may take its place at the cap: a
+# client sends its request as it connects, so a quarter second is long past for all but attackers.
+EVICT_AFTER = 0.25
 
 
 class Limiter:
-    """Counts open connections against the cap and logs refusals once per burst."""
+    """Counts open connections against the cap; makes room or refuses, logged once per burst."""
 
     def __init__(self, max_connections: int, header_timeout: float) -> None:
         self.max_connections = max_connections
         self.header_timeout = header_timeout
+        self.evict_after = min(EVICT_AFTER, header_timeout)
         self.open = 0
         self.refused = 0
+        self.evicted = 0
         self.timed_out = 0
-        self._burst = Burst("connections refused: max_connections reached", max_connections)
+        # Admitted connections still waiting for their first header, oldest first.
+        self._waiting: dict[Guard, float] = {}
+        self._refusals = Burst("connections refused: max_connections reached", max_connections)
+        self._evictions = Burst(
+            "silent connections closed to make room: max_connections reached", max_connections
+        )
 
-    def admit(self) -> bool:
-        """Take a place for a new connection, or say no (and count it)."""
-        if self.open >= self.max_connections:
+    def admit(self, guard: Guard) -> bool:
+        """Take a place for a new connection (making room if one can be had), or say no."""
+        if self.open >= self.max_connections and not self._make_room():
             self.refused += 1
-            self._burst.hit()
+            self._refusals.hit()
             return False
         self.open += 1
+        self._waiting[guard] = time.monotonic()
         return True
 
-    def release(self) -> None:
+    def started(self, guard: Guard) -> None:
+        """The connection has sent its first header: it no longer waits."""
+        self._waiting.pop(guard, None)
+
+    def release(self, guard: Guard) -> None:
+        self._waiting.pop(guard, None)
         self.open -= 1
+
+    def _make_room(self) -> bool:
+        """Close the connection silent longest, if it has waited `evict_after`."""
+        oldest = next(iter(self._waiting.items()), None)
+        if oldest is None or time.monotonic() - oldest[1] < self.evict_after:
+            return False
+        guard = oldest[0]
+        self.release(guard)
+        guard.evict()
+        self.evicted += 1
+        self._evictions.hit()
+        return True
 
 
 class Burst:
@@ -91,7 +124,8 @@ class Guard(asyncio.Protocol):
     def __init__(self, inner: asyncio.Protocol, limiter: Limiter) -> None:
         self._inner = inner
         self._limiter = limiter
-        self._admitted = False
+        self._admitted = False  # aiohttp's protocol sees this connection
+        self._counted = False  # it holds one of the limiter's places
         self._timer: asyncio.TimerHandle | None = None
         self._tail = b""
         self._transport: asyncio.Transport | None = None
@@ -99,11 +133,12 @@ class Guard(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        if not self._limiter.admit():
+        if not self._limiter.admit(self):
             transport.write(REFUSED)
             transport.close()
             return
         self._admitted = True
+        self._counted = True
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._limiter.header_timeout, self._too_slow)
         self._inner.connection_made(transport)
@@ -118,6 +153,7 @@ class Guard(asyncio.Protocol):
                 self._timer.cancel()
                 self._timer = None
                 self._tail = b""
+                self._limiter.started(self)
             else:
                 self._tail = seen[-3:]
         self._inner.data_received(data)
@@ -139,8 +175,16 @@ class Guard(asyncio.Protocol):
         self._admitted = False
         if self._timer is not None:
             self._timer.cancel()
-        self._limiter.release()
+        if self._counted:
+            self._counted = False
+            self._limiter.release(self)
         self._inner.connection_lost(exc)
+
+    def evict(self) -> None:
+        """Close to make room for a newcomer; the place is already given back."""
+        self._counted = False
+        if self._transport is not None:
+            self._transport.close()
 
     def _too_slow(self) -> None:
         self._timer = None
