@@ -5,10 +5,11 @@ bound how many connections are open at once, or how long a new connection may ta
 first request. Both are what keeps an anonymous client from exhausting the process's file
 descriptors, so every accepted connection passes through a `Guard` first.
 
-At the cap, a newcomer takes the place of the connection that has waited longest for its first
-request header, once that one has waited `EVICT_AFTER` (a quarter second): a client sends its
-request as soon as it connects, so sockets held open and silent cannot keep a load balancer's
-probe out. Only when no such connection is left is the newcomer refused.
+At the cap, a newcomer takes the place of the connection that has been silent longest, once
+that one has sent nothing for `EVICT_AFTER` (a quarter second): a client sends its request as
+soon as it connects and healthd answers at once, so a connection silent that long is idle
+(never used, or kept alive after its answers) or crawling, and sockets held open cannot keep a
+load balancer's probe out. Only when no such connection is left is the newcomer refused.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ class Limiter:
         self.refused = 0
         self.evicted = 0
         self.timed_out = 0
-        # Admitted connections still waiting for their first header, oldest first.
-        self._waiting: dict[Guard, float] = {}
+        # Admitted connections by when they last sent something, silent longest first.
+        self._quiet: dict[Guard, float] = {}
         self._refusals = Burst("connections refused: max_connections reached", max_connections)
         self._evictions = Burst(
             "silent connections closed to make room: max_connections reached", max_connections
@@ -64,20 +65,21 @@ class Limiter:
             self._refusals.hit()
             return False
         self.open += 1
-        self._waiting[guard] = time.monotonic()
+        self._quiet[guard] = time.monotonic()
         return True
 
-    def started(self, guard: Guard) -> None:
-        """The connection has sent its first header: it no longer waits."""
-        self._waiting.pop(guard, None)
+    def heard(self, guard: Guard) -> None:
+        """The connection sent something: it goes to the back of the line."""
+        if self._quiet.pop(guard, None) is not None:
+            self._quiet[guard] = time.monotonic()
 
     def release(self, guard: Guard) -> None:
-        self._waiting.pop(guard, None)
+        self._quiet.pop(guard, None)
         self.open -= 1
 
     def _make_room(self) -> bool:
-        """Close the connection silent longest, if it has waited `evict_after`."""
-        oldest = next(iter(self._waiting.items()), None)
+        """Close the connection silent longest, if it has been silent `evict_after`."""
+        oldest = next(iter(self._quiet.items()), None)
         if oldest is None or time.monotonic() - oldest[1] < self.evict_after:
             return False
         guard = oldest[0]
@@ -146,6 +148,7 @@ class Guard(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self._admitted:
             return
+        self._limiter.heard(self)
         if self._timer is not None:
             # The first request's header ends at its first empty line.
             seen = self._tail + data
@@ -153,7 +156,6 @@ class Guard(asyncio.Protocol):
                 self._timer.cancel()
                 self._timer = None
                 self._tail = b""
-                self._limiter.started(self)
             else:
                 self._tail = seen[-3:]
         self._inner.data_received(data)

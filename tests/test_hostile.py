@@ -450,13 +450,25 @@ def test_connections_beyond_max_connections_are_refused_and_service_resumes(
     still_answers(capped)
 
 
-def test_a_probe_gets_through_while_silent_sockets_hold_every_place(fresh: Daemons) -> None:
+@pytest.mark.parametrize("used", [False, True], ids=["never-used", "kept-alive-after-a-request"])
+def test_a_probe_gets_through_while_silent_sockets_hold_every_place(
+    fresh: Daemons, used: bool
+) -> None:
     """At the cap, a newcomer takes the place of a connection silent for a quarter second."""
     served = fresh.start(
-        CHECKS, server={"max_connections": MAX_CONNECTIONS, "header_timeout": "30s"}
+        CHECKS,
+        server={
+            "max_connections": MAX_CONNECTIONS,
+            "header_timeout": "30s",
+            "keepalive_timeout": "30s",
+        },
     )
     idle = [served.connect() for _ in range(MAX_CONNECTIONS)]
     try:
+        if used:
+            for sock in idle:
+                sock.sendall(b"GET /ext/health/liveness HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
         until(
             lambda: served.connections() == MAX_CONNECTIONS,
             "the daemon to accept every silent socket",
