@@ -599,6 +599,9 @@ MALFORMED = {
     + b"A" * 9000
     + b"\r\nContent-Length: %d\r\n\r\n%s" % (len(CALL), CALL),
     "garbage-line": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not HTTP at all\r\n\r\n",
+    "oversize-request-line": b"POST /ext/health?" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n",
+    "both-length-and-chunked": REQUEST_HEAD
+    + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 }
 
 
@@ -623,6 +626,7 @@ def test_200_malformed_requests_log_no_error_and_never_the_token(guarded: Served
     still_answers(guarded)
     added = guarded.log_lines()[lines:]
     assert error_lines(guarded) == []
+    assert guarded.stderr.read_text() == "", "nothing on stderr: no traceback, no library line"
     assert not any(TOKEN in line for line in guarded.log_lines())
     above_debug = [line for line in added if '"level":"debug"' not in line]
     assert len(above_debug) <= 2, above_debug  # at most a summary line, never one per request
