@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 
@@ -15,3 +16,8 @@ async def ok() -> None:
 async def tick(name: str) -> None:
     """Pass instantly, noting the wall-clock start of this run."""
     starts[name].append(time.time())
+
+
+def blocks() -> None:
+    """Never return: a check stuck for good (sync, so it holds a worker thread)."""
+    threading.Event().wait()

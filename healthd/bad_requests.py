@@ -50,6 +50,18 @@ def reason(exc: BaseException | None) -> str:
     return "malformed HTTP request"
 
 
+# What aiohttp decodes (br and zstd only with their libraries, else it refuses them itself).
+# Any other coding it would pass through as if it were plain JSON.
+DECODED = frozenset({"", "identity", "gzip", "deflate", "br", "zstd"})
+
+
+def unknown_encoding(request: web.BaseRequest) -> str | None:
+    """Why the request's Content-Encoding cannot be read, or None if it can."""
+    if request.headers.get("Content-Encoding", "").strip().lower() in DECODED:
+        return None
+    return "the body's Content-Encoding is not supported (use gzip, deflate or none)"
+
+
 def answer(why: str) -> web.Response:
     """HTTP 400 with a JSON-RPC parse error saying why; the connection is closed after it."""
     response = web.Response(

@@ -4,6 +4,12 @@ aiohttp closes idle keep-alive connections itself (`keepalive_timeout`); what it
 bound how many connections are open at once, or how long a new connection may take to send its
 first request. Both are what keeps an anonymous client from exhausting the process's file
 descriptors, so every accepted connection passes through a `Guard` first.
+
+At the cap, a newcomer takes the place of the connection that has been silent longest, once
+that one has sent nothing for `EVICT_AFTER` (a quarter second): a client sends its request as
+soon as it connects and healthd answers at once, so a connection silent that long is idle
+(never used, or kept alive after its answers) or crawling, and sockets held open cannot keep a
+load balancer's probe out. Only when no such connection is left is the newcomer refused.
 """
 
 from __future__ import annotations
@@ -29,30 +35,59 @@ REFUSED = (
 # A burst of refused connections or failed accepts is logged when it starts and when it ends.
 BURST_QUIET = 10.0
 ACCEPT_ERROR = "socket.accept() out of system resource"
+# How long a connection may stay silent before a newcomer may take its place at the cap: a
+# client sends its request as it connects, so a quarter second is long past for all but attackers.
+EVICT_AFTER = 0.25
 
 
 class Limiter:
-    """Counts open connections against the cap and logs refusals once per burst."""
+    """Counts open connections against the cap; makes room or refuses, logged once per burst."""
 
     def __init__(self, max_connections: int, header_timeout: float) -> None:
         self.max_connections = max_connections
         self.header_timeout = header_timeout
+        self.evict_after = min(EVICT_AFTER, header_timeout)
         self.open = 0
         self.refused = 0
+        self.evicted = 0
         self.timed_out = 0
-        self._burst = Burst("connections refused: max_connections reached", max_connections)
+        # Admitted connections by when they last sent something, silent longest first.
+        self._quiet: dict[Guard, float] = {}
+        self._refusals = Burst("connections refused: max_connections reached", max_connections)
+        self._evictions = Burst(
+            "silent connections closed to make room: max_connections reached", max_connections
+        )
 
-    def admit(self) -> bool:
-        """Take a place for a new connection, or say no (and count it)."""
-        if self.open >= self.max_connections:
+    def admit(self, guard: Guard) -> bool:
+        """Take a place for a new connection (making room if one can be had), or say no."""
+        if self.open >= self.max_connections and not self._make_room():
             self.refused += 1
-            self._burst.hit()
+            self._refusals.hit()
             return False
         self.open += 1
+        self._quiet[guard] = time.monotonic()
         return True
 
-    def release(self) -> None:
+    def heard(self, guard: Guard) -> None:
+        """The connection sent something: it goes to the back of the line."""
+        if self._quiet.pop(guard, None) is not None:
+            self._quiet[guard] = time.monotonic()
+
+    def release(self, guard: Guard) -> None:
+        self._quiet.pop(guard, None)
         self.open -= 1
+
+    def _make_room(self) -> bool:
+        """Close the connection silent longest, if it has been silent `evict_after`."""
+        oldest = next(iter(self._quiet.items()), None)
+        if oldest is None or time.monotonic() - oldest[1] < self.evict_after:
+            return False
+        guard = oldest[0]
+        self.release(guard)
+        guard.evict()
+        self.evicted += 1
+        self._evictions.hit()
+        return True
 
 
 class Burst:
@@ -91,7 +126,8 @@ class Guard(asyncio.Protocol):
     def __init__(self, inner: asyncio.Protocol, limiter: Limiter) -> None:
         self._inner = inner
         self._limiter = limiter
-        self._admitted = False
+        self._admitted = False  # aiohttp's protocol sees this connection
+        self._counted = False  # it holds one of the limiter's places
         self._timer: asyncio.TimerHandle | None = None
         self._tail = b""
         self._transport: asyncio.Transport | None = None
@@ -99,11 +135,12 @@ class Guard(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        if not self._limiter.admit():
+        if not self._limiter.admit(self):
             transport.write(REFUSED)
             transport.close()
             return
         self._admitted = True
+        self._counted = True
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._limiter.header_timeout, self._too_slow)
         self._inner.connection_made(transport)
@@ -111,6 +148,7 @@ class Guard(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self._admitted:
             return
+        self._limiter.heard(self)
         if self._timer is not None:
             # The first request's header ends at its first empty line.
             seen = self._tail + data
@@ -139,8 +177,16 @@ class Guard(asyncio.Protocol):
         self._admitted = False
         if self._timer is not None:
             self._timer.cancel()
-        self._limiter.release()
+        if self._counted:
+            self._counted = False
+            self._limiter.release(self)
         self._inner.connection_lost(exc)
+
+    def evict(self) -> None:
+        """Close to make room for a newcomer; the place is already given back."""
+        self._counted = False
+        if self._transport is not None:
+            self._transport.close()
 
     def _too_slow(self) -> None:
         self._timer = None

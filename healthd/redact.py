@@ -53,12 +53,17 @@ def redact_json(data: bytes, secrets: Iterable[str]) -> bytes:
     return data
 
 
-_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic|token)(\s+|=)[A-Za-z0-9._~+/=:-]{3,}")
+# "Bearer x", "Basic x", "token=x", "token: x", "Authorization: Token x". The word "token"
+# followed by a space is English ("the token file"), not a credential.
+_CREDENTIAL = re.compile(
+    r"(?i)\b(bearer\s+|basic\s+|token\s*[=:]\s*|authorization:\s*[a-z]+\s+)"
+    r"[A-Za-z0-9._~+/=:-]{3,}"
+)
 
 
 def redact_credentials(text: str) -> str:
     """Text with anything shaped like an Authorization credential replaced by ***."""
-    return _CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    return _CREDENTIAL.sub(lambda m: f"{m.group(1)}{MASK}", text)
 
 
 def secret_name(key: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,13 +139,32 @@ def success_response(result: Any, request_id: Any) -> bytes:
 
 
 def parse(body: bytes) -> Any:
-    """The request JSON; integers past 64 bits kept exact (orjson would make them floats)."""
+    """The request JSON; integers past 64 bits kept exact (orjson would make them floats).
+
+    Whichever parser reads it, the same bodies are refused (ValueError): nesting past the
+    parser's depth, NaN and Infinity, numbers too large for a float.
+    """
     if _LONG_NUMBER.search(body) is None:
         return orjson.loads(body)
-    return json.loads(body)
+    try:
+        return json.loads(body, parse_constant=_not_json, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 _LONG_NUMBER = re.compile(rb"\d{19,}")
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError("number out of range")
+    return number
+
 
 # Identical request bodies (a poller sends the same bytes every time) are answered from a small
 # cache that lives until the store records its next run.

@@ -178,6 +178,10 @@ def _post_handler(
         if given.partition(";")[0].strip().lower() not in JSON_TYPES:
             data = f"expected Content-Type {accepted} (or none), got {given[:100]}"
             return json_response(error_response(INVALID_REQUEST, data=data), 415)
+        why = bad_requests.unknown_encoding(request)
+        if why is not None:
+            request.app[BAD_REQUESTS].note(why, request.remote)
+            return bad_requests.answer(why)
         try:
             async with asyncio.timeout(body_timeout):
                 body = await request.read()

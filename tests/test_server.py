@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
 from healthd.result import Outcome
+from healthd.rpc import parse
 from healthd.server import create_app
 from healthd.store import Entry, Store
 
@@ -288,3 +290,37 @@ async def test_get_stays_200_when_only_non_critical_checks_fail(aiohttp_client: 
     response = await client.get("/ext/health")
     assert response.status == 200
     assert (await response.json())["healthy"] is True
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"18446744073709551617",
+        b"[" * 5000 + b"18446744073709551617" + b"]" * 5000,
+        b'{"jsonrpc":"2.0","method":"health.health","id":NaN,"x":18446744073709551617}',
+        b'{"jsonrpc":"2.0","method":"health.health","id":1e400,"x":18446744073709551617}',
+    ],
+)
+def test_bodies_with_long_numbers_are_refused_as_the_fast_parser_refuses_them(raw: bytes) -> None:
+    """Past 64 bits another parser reads the body; too deep or not JSON is still a ValueError."""
+    with pytest.raises(ValueError):
+        orjson.loads(raw.replace(b"18446744073709551617", b"1"))
+    with pytest.raises(ValueError):
+        parse(raw)
+
+
+@pytest.mark.parametrize("encoding", ["x-hostile", "gzip, x-hostile", "compress"])
+async def test_a_content_encoding_healthd_cannot_decode_is_a_parse_error(
+    client: TestClient[Any, Any], encoding: str
+) -> None:
+    """aiohttp would pass an unknown coding's bytes through as if they were plain JSON."""
+    response = await client.post(
+        "/ext/health",
+        data=b'{"jsonrpc":"2.0","method":"health.health","id":1}',
+        headers={**JSON, "Content-Encoding": encoding},
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert body["error"]["code"] == -32700 and body["id"] is None
+    assert "Content-Encoding" in body["error"]["data"]
+    assert encoding not in body["error"]["data"]

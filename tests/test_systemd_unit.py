@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from healthd.config import ServerConfig
+from healthd.service import FD_HEADROOM
 from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +94,14 @@ def test_each_relaxation_is_explained_in_a_comment() -> None:
     comments = "\n".join(line for line in UNIT.read_text().splitlines() if line.startswith("#"))
     for relaxed in ("ProtectProc=default", "ProcSubset=", "PrivateNetwork="):
         assert relaxed in comments, relaxed
+
+
+def test_unit_gives_the_open_files_the_default_connection_cap_needs() -> None:
+    """The unit's syscall filter refuses setrlimit, so healthd cannot raise the limit itself."""
+    text = UNIT.read_text()
+    assert "@resources" in text
+    match = re.search(r"^LimitNOFILE=(\d+)$", text, re.M)
+    assert match is not None, "the unit must set LimitNOFILE"
+    listen_backlog = 1024  # accepted by asyncio before the cap refuses them
+    needed = ServerConfig().max_connections + listen_backlog + FD_HEADROOM
+    assert int(match.group(1)) >= needed

@@ -43,3 +43,8 @@ async def sleeps(seconds: float = 30.0) -> None:
 def sleeps_sync(seconds: float = 0.01) -> str:
     time.sleep(seconds)
     return "slept"
+
+
+def blocks_forever() -> None:
+    """Never returns: a check stuck for good (a dead NFS mount, a lock never released)."""
+    threading.Event().wait()
