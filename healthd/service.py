@@ -22,7 +22,7 @@ from healthd.children import become_subreaper
 from healthd.config import Config, ConfigError, address, load_config
 from healthd.daemon import Daemon
 from healthd.listener import AcceptErrors, Limiter, Listener, raise_fd_limit
-from healthd.notify import Notifier, watchdog_interval
+from healthd.sd_notify import Notifier, watchdog_interval
 from healthd.server import BAD_REQUESTS
 
 log = structlog.get_logger("healthd")
