@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, Timing
 from healthd.durations import format_duration
+from healthd.result import NO_HYSTERESIS, Thresholds
 
 ENV_CONFIG = "HEALTHD_CONFIG"
 ENV_TOKEN = "HEALTHD_TOKEN"
@@ -81,6 +82,8 @@ class SchedulerConfig(_Section):
     initial_delay: Duration = 0.0
     worker_threads: Annotated[int, Field(ge=1, le=1024)] = 8
     user_worker_threads: Annotated[int, Field(ge=1, le=1024)] = 8
+    failures_before_critical: Annotated[int, Field(ge=1, strict=True)] = 1
+    successes_before_passing: Annotated[int, Field(ge=1, strict=True)] = 1
 
 
 class LoggingConfig(_Section):
@@ -92,10 +95,11 @@ class LoggingConfig(_Section):
 
 @dataclass(frozen=True, slots=True)
 class CheckConfig:
-    """One validated check with its effective timing."""
+    """One validated check with its effective timing and hysteresis."""
 
     spec: CheckSpec
     timing: Timing
+    thresholds: Thresholds = NO_HYSTERESIS
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +171,7 @@ def parse_config(text: str, source: str) -> Config:
             problems.append(f"{key_path((*where, 'name'))}: duplicate check name {spec.name!r}")
         seen.add(spec.name)
         timing = _timing(spec, scheduler, where, problems)
-        checks.append(CheckConfig(spec, timing))
+        checks.append(CheckConfig(spec, timing, _thresholds(spec, scheduler)))
     _check_default_timing(scheduler, problems)
     if problems:
         raise ConfigError(source, problems)
@@ -267,6 +271,12 @@ def _timing(
             f"than 0s and shorter than the interval ({format_duration(interval)})"
         )
     return Timing(interval=interval, timeout=timeout, initial_delay=delay)
+
+
+def _thresholds(spec: CheckSpec, defaults: SchedulerConfig) -> Thresholds:
+    failures = spec.failures_before_critical or defaults.failures_before_critical
+    successes = spec.successes_before_passing or defaults.successes_before_passing
+    return Thresholds(failures, successes)
 
 
 def _check_default_timing(defaults: SchedulerConfig, problems: list[str]) -> None:

@@ -43,7 +43,9 @@ class Daemon:
         self.http = SharedSession()
         self.children = Children()
         self._env = CheckEnv(progress=self.progress, http=self.http, children=self.children)
-        self.checks: list[Check] = [build_check(c.spec, c.timing, self._env) for c in config.checks]
+        self.checks: list[Check] = [
+            build_check(c.spec, c.timing, self._env, c.thresholds) for c in config.checks
+        ]
         self.store = Store(_entry(c) for c in self.checks)
         self.runner = Runner(
             self.store, config.scheduler.worker_threads, config.scheduler.user_worker_threads
@@ -79,7 +81,9 @@ class Daemon:
         current = {check.name: check for check in self.checks}
         # Build everything first: if a check cannot be built, nothing has changed yet.
         checks = [
-            current[name] if name in kept else build_check(item.spec, item.timing, self._env)
+            current[name]
+            if name in kept
+            else build_check(item.spec, item.timing, self._env, item.thresholds)
             for name, item in fresh.items()
         ]
         for name in removed + changed:
@@ -122,4 +126,4 @@ class Daemon:
 
 
 def _entry(check: Check) -> Entry:
-    return Entry(check.name, check.kind, check.tags, check.critical)
+    return Entry(check.name, check.kind, check.tags, check.critical, check.thresholds)

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import structlog
 
 from healthd.checks.base import KINDS, Kind
 from healthd.render import check_entry, result_body
-from healthd.result import NOT_YET_RUN, Outcome, Record, advance
+from healthd.result import NO_HYSTERESIS, NOT_YET_RUN, Outcome, Record, Thresholds, advance
 
 log = structlog.get_logger("healthd.store")
 
 FILTER_CACHE_SIZE = 64
 
 Listener = Callable[[str, Record], None]
+State = Literal["passing", "degraded", "failing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,13 @@ class Entry:
     kind: Kind
     tags: frozenset[str]
     critical: bool = True
+    thresholds: Thresholds = NO_HYSTERESIS
+
+    def state(self, record: Record) -> State:
+        """passing; degraded (a non-critical or WARNING failure); or failing."""
+        if record.passed:
+            return "passing"
+        return "failing" if self.counts_against(record) else "degraded"
 
     def counts_against(self, record: Record) -> bool:
         """True when this record makes answers unhealthy (not merely degraded)."""
@@ -110,7 +119,7 @@ class Store:
         if entry is None:  # removed by a reload while it ran
             return NOT_YET_RUN
         before = self._records[name]
-        after = advance(before, outcome, finished_ns, duration_ns)
+        after = advance(before, outcome, finished_ns, duration_ns, entry.thresholds)
         self._records[name] = after
         self._runs[name] += 1
         self._failures[name] += 0 if after.passed else 1

@@ -30,6 +30,7 @@ from healthd.checks import (
     tcp,
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
+from healthd.result import NO_HYSTERESIS, Thresholds
 
 ENTRY_POINT_GROUP = "healthd.checks"
 log = structlog.get_logger("healthd.checks")
@@ -104,7 +105,9 @@ def check_types() -> dict[str, CheckType]:
     return types
 
 
-def build_check(spec: CheckSpec, timing: Timing, env: CheckEnv) -> Check:
+def build_check(
+    spec: CheckSpec, timing: Timing, env: CheckEnv, thresholds: Thresholds = NO_HYSTERESIS
+) -> Check:
     """Turn a validated spec into a runnable check."""
     probe = check_types()[spec.type].build(spec, env)
     return Check(
@@ -118,4 +121,5 @@ def build_check(spec: CheckSpec, timing: Timing, env: CheckEnv) -> Check:
         critical=spec.critical,
         user_code=spec.type == "python" or spec.type not in BUILTIN_TYPES,
         secrets=spec.secrets(),
+        thresholds=thresholds,
     )
