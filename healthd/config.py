@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, Timing
 from healthd.durations import format_duration
+from healthd.history import DEFAULT_RUNS, MAX_RUNS
 from healthd.result import NO_HYSTERESIS, Thresholds
 
 ENV_CONFIG = "HEALTHD_CONFIG"
@@ -84,6 +85,7 @@ class SchedulerConfig(_Section):
     user_worker_threads: Annotated[int, Field(ge=1, le=1024)] = 8
     failures_before_critical: Annotated[int, Field(ge=1, strict=True)] = 1
     successes_before_passing: Annotated[int, Field(ge=1, strict=True)] = 1
+    history: Annotated[int, Field(ge=0, le=MAX_RUNS, strict=True)] = DEFAULT_RUNS
 
 
 class LoggingConfig(_Section):

@@ -46,7 +46,7 @@ class Daemon:
         self.checks: list[Check] = [
             build_check(c.spec, c.timing, self._env, c.thresholds) for c in config.checks
         ]
-        self.store = Store(_entry(c) for c in self.checks)
+        self.store = Store((_entry(c) for c in self.checks), config.scheduler.history)
         self.runner = Runner(
             self.store, config.scheduler.worker_threads, config.scheduler.user_worker_threads
         )
@@ -90,6 +90,7 @@ class Daemon:
             self.scheduler.remove(name)
         await self.runner.cancel(set(removed + changed))
         self.store.set_entries((_entry(check) for check in checks), keep=kept)
+        self.store.history.resize(new.scheduler.history)
         by_name = {check.name: check for check in checks}
         for name in changed + added:
             self.scheduler.add(by_name[name])

@@ -64,6 +64,52 @@ CHECKS_RESULT = {
 }
 
 
+STATE = {"enum": ["passing", "degraded", "failing"]}
+
+HISTORY_RESULT = {
+    "name": "history",
+    "schema": {
+        "type": "object",
+        "properties": {
+            "checks": {
+                "type": "object",
+                "description": "Per check its last runs, newest first.",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "timestamp": {"type": "string", "format": "date-time"},
+                            "duration": {"type": "integer", "minimum": 0},
+                            "passed": {"type": "boolean"},
+                            "error": {"type": "string"},
+                            "message": {"description": "What the run returned (any JSON)."},
+                        },
+                        "required": ["timestamp", "duration", "passed"],
+                    },
+                },
+            },
+            "transitions": {
+                "type": "array",
+                "description": "The last 100 state changes, newest first.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "check": {"type": "string"},
+                        "from": STATE,
+                        "to": STATE,
+                        "at": {"type": "string", "format": "date-time"},
+                        "error": {"type": "string"},
+                    },
+                    "required": ["check", "from", "to", "at"],
+                },
+            },
+        },
+        "required": ["checks", "transitions"],
+    },
+}
+
+
 def _kind_method(kind: str) -> dict[str, Any]:
     return {
         "name": f"health.{kind}",
@@ -90,6 +136,26 @@ DOCUMENT: dict[str, Any] = {
             "summary": "Every configured check: its kind, tags and whether it is critical.",
             "params": [],
             "result": CHECKS_RESULT,
+        },
+        {
+            "name": "healthd.history",
+            "summary": "The last runs of each check and the last state changes, newest first.",
+            "paramStructure": "by-name",
+            "params": [
+                {
+                    "name": "checks",
+                    "description": "Only these checks (default: all); unknown names are an error.",
+                    "required": False,
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                },
+                {
+                    "name": "limit",
+                    "description": "At most this many runs per check, and transitions.",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+            ],
+            "result": HISTORY_RESULT,
         },
     ],
 }

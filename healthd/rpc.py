@@ -80,6 +80,7 @@ def health_methods(store: Store, endpoint: str = "/ext/health") -> dict[str, Met
         return Success(orjson.Fragment(discovered))
 
     methods["healthd.checks"] = checks
+    methods["healthd.history"] = _history_method(store)
     methods["rpc.discover"] = discover
     return methods
 
@@ -96,6 +97,26 @@ def _kind_method(store: Store, kind: Kind) -> Method:
     method.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
     method.__name__ = f"health_{kind}"
     return method
+
+
+def _history_method(store: Store) -> Method:
+    def history(checks: Any = None, limit: Any = None) -> Any:
+        if checks is not None and not (
+            isinstance(checks, list) and all(isinstance(name, str) for name in checks)
+        ):
+            return InvalidParams("checks must be a list of check names")
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
+        ):
+            return InvalidParams("limit must be a positive integer")
+        known = store.names()
+        if checks is not None:
+            unknown = sorted(set(checks) - set(known))
+            if unknown:
+                return InvalidParams(f"unknown checks: {', '.join(unknown)}")
+        return Success(store.history.answer(known if checks is None else checks, limit))
+
+    return history
 
 
 def id_json(request_id: Any) -> bytes:

@@ -1,24 +1,32 @@
-"""The latest record of every check: the daemon's only mutable state, kept rendered as bytes."""
+"""The latest record and history of every check: the daemon's only mutable state."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import structlog
 
 from healthd.checks.base import KINDS, Kind
+from healthd.history import DEFAULT_RUNS, History, State, Transition
 from healthd.render import check_entry, result_body
-from healthd.result import NO_HYSTERESIS, NOT_YET_RUN, Outcome, Record, Thresholds, advance
+from healthd.result import (
+    NO_HYSTERESIS,
+    NOT_YET_RUN,
+    NOT_YET_RUN_ERROR,
+    Outcome,
+    Record,
+    Thresholds,
+    advance,
+)
 
 log = structlog.get_logger("healthd.store")
 
 FILTER_CACHE_SIZE = 64
 
 Listener = Callable[[str, Record], None]
-State = Literal["passing", "degraded", "failing"]
+TransitionListener = Callable[[Transition], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +62,7 @@ class Answer:
 class Store:
     """Records by check name; answers per kind (and tag filter) are rendered once per change."""
 
-    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+    def __init__(self, entries: Iterable[Entry] = (), history: int = DEFAULT_RUNS) -> None:
         self._entries: dict[str, Entry] = {}
         self._records: dict[str, Record] = {}
         self._rendered: dict[str, bytes] = {}
@@ -65,6 +73,8 @@ class Store:
         self._answers: dict[Kind, Answer | None] = dict.fromkeys(KINDS)
         self._filtered: OrderedDict[tuple[Kind, frozenset[str]], tuple[int, Answer]] = OrderedDict()
         self._listeners: list[Listener] = []
+        self._transition_listeners: list[TransitionListener] = []
+        self.history = History(history)
         self._runs: dict[str, int] = {}
         self._failures: dict[str, int] = {}
         self.version = 0
@@ -74,6 +84,11 @@ class Store:
         """Call `listener(name, record)` after every recorded run; returns the unsubscriber."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def on_transition(self, listener: TransitionListener) -> Callable[[], None]:
+        """Call `listener(transition)` on every state change; returns the unsubscriber."""
+        self._transition_listeners.append(listener)
+        return lambda: self._transition_listeners.remove(listener)
 
     def set_entries(self, entries: Iterable[Entry], keep: Iterable[str] = ()) -> None:
         """Track exactly these checks; records of names in `keep` survive, others start afresh."""
@@ -85,6 +100,7 @@ class Store:
             for name in self._entries
         }
         self._rendered = {name: check_entry(name, rec) for name, rec in self._records.items()}
+        self.history.track(self._entries, kept)
         self._runs = {
             name: self._runs.get(name, 0) if name in kept else 0 for name in self._entries
         }
@@ -124,6 +140,7 @@ class Store:
         self._runs[name] += 1
         self._failures[name] += 0 if after.passed else 1
         self._rendered[name] = check_entry(name, after)
+        self.history.add(name, outcome, finished_ns, duration_ns)
         for group, member in (
             (self._failing[entry.kind], not after.passed),
             (self._unhealthy[entry.kind], entry.counts_against(after)),
@@ -135,6 +152,11 @@ class Store:
         self._answers[entry.kind] = None
         self.version += 1
         self._log_transition(entry, before, after)
+        transition = _transition(entry, before, after)
+        if transition is not None:
+            self.history.transitions.append(transition)
+            for on_transition in self._transition_listeners:
+                on_transition(transition)
         for listener in self._listeners:
             listener(name, after)
         return after
@@ -206,3 +228,23 @@ class Store:
             log.warning(
                 "check started failing", check=entry.name, kind=entry.kind, error=after.error
             )
+
+
+def _transition(entry: Entry, before: Record, after: Record) -> Transition | None:
+    """The state change one run made, if any; leaving "not yet run" always counts as one."""
+    was, now = entry.state(before), entry.state(after)
+    first = before.error == NOT_YET_RUN_ERROR and after.error != NOT_YET_RUN_ERROR
+    if was == now and not first:
+        return None
+    assert after.timestamp_ns is not None
+    return Transition(
+        check=entry.name,
+        kind=entry.kind,
+        tags=entry.tags,
+        from_state=was,
+        to_state=now,
+        at_ns=after.timestamp_ns,
+        error=after.error,
+        contiguous_failures=after.contiguous_failures,
+        first=first,
+    )
