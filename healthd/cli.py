@@ -169,6 +169,11 @@ def describe(config: Config) -> str:
     for view in config.views:
         tags = f" tags={','.join(view.tags)}" if view.tags else ""
         lines.append(f"view: {view.path} ({view.format}, {view.kind}{tags})")
+    for index, sink in enumerate(config.notify):
+        lines.append(
+            f"notify: {sink.label(index)}: {sink.type} {sink.shown_url()}"
+            f" on {','.join(sink.on)} retry for {format_duration(sink.retry_for)}"
+        )
     return "\n".join(lines)
 
 

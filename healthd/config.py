@@ -16,6 +16,7 @@ from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, Timing
 from healthd.durations import format_duration
 from healthd.history import DEFAULT_RUNS, MAX_RUNS
+from healthd.notify.config import NotifyConfig, parse_sinks
 from healthd.result import NO_HYSTERESIS, Thresholds
 
 ENV_CONFIG = "HEALTHD_CONFIG"
@@ -115,12 +116,15 @@ class Config:
     checks: tuple[CheckConfig, ...]
     views: tuple[ViewConfig, ...] = ()
     token: str | None = field(default=None, repr=False)  # the secret itself: never printed
+    notify: tuple[NotifyConfig, ...] = ()
 
     def secrets(self) -> list[str]:
         """Every configured secret: the token and each check's credentials."""
         found = [self.token] if self.token else []
         for item in self.checks:
             found += item.spec.secrets()
+        for sink in self.notify:
+            found += sink.secrets()
         return found
 
 
@@ -158,7 +162,7 @@ def parse_config(text: str, source: str) -> Config:
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         problems.append("checks: expected an array of tables, written [[checks]]")
         entries = []
-    for key in raw.keys() - {"server", "scheduler", "logging", "checks", "views"}:
+    for key in raw.keys() - {"server", "scheduler", "logging", "checks", "views", "notify"}:
         problems.append(f"{key}: unknown key")
     views = _views(raw.get("views", []), problems)
     token = _token(server, problems)
@@ -175,9 +179,10 @@ def parse_config(text: str, source: str) -> Config:
         timing = _timing(spec, scheduler, where, problems)
         checks.append(CheckConfig(spec, timing, _thresholds(spec, scheduler)))
     _check_default_timing(scheduler, problems)
+    sinks = parse_sinks(raw.get("notify", []), [c.spec.name for c in checks], problems)
     if problems:
         raise ConfigError(source, problems)
-    return Config(source, server, scheduler, logging, tuple(checks), views, token)
+    return Config(source, server, scheduler, logging, tuple(checks), views, token, sinks)
 
 
 RESERVED_PATHS = (

@@ -14,10 +14,11 @@ from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.children import Children
 from healthd.config import Config, address
+from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
 from healthd.rpc import Limits
 from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler
-from healthd.server import create_app
+from healthd.server import DEFAULT_PREFIX, create_app
 from healthd.store import Entry, Store
 from healthd.views import View
 
@@ -51,6 +52,7 @@ class Daemon:
             self.store, config.scheduler.worker_threads, config.scheduler.user_worker_threads
         )
         self.scheduler = Scheduler(self.runner, self.progress)
+        self.notifications = Notifications(self.store, build_sinks(config.notify))
 
     def status(self) -> str:
         """One line for systemd's STATUS=: how many checks, how many passing."""
@@ -66,6 +68,7 @@ class Daemon:
 
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         """aiohttp cleanup context: the scheduler runs exactly as long as the app."""
+        self.notifications.start()
         self.scheduler.start(self.checks)
         yield
         await self.close()
@@ -95,15 +98,22 @@ class Daemon:
         for name in changed + added:
             self.scheduler.add(by_name[name])
         self.checks = checks
-        # Routes and the listening socket are not rebuilt: [server], [[views]] and the token
-        # keep their running values until a restart.
+        # Routes, the listening socket and the sinks are not rebuilt: [server], [[views]], the
+        # token and [[notify]] keep their running values until a restart.
         running = self.config
-        self.config = replace(new, server=running.server, views=running.views, token=running.token)
+        self.config = replace(
+            new,
+            server=running.server,
+            views=running.views,
+            token=running.token,
+            notify=running.notify,
+        )
         return Changes(added=added, changed=changed, removed=removed, kept=kept)
 
     async def close(self) -> None:
         """Stop scheduling, cancel runs under way, kill what checks started, close clients."""
         self.scheduler.stop()
+        await self.notifications.stop()
         await self.runner.close()
         await self.children.close()
         await self.http.close()
@@ -111,6 +121,8 @@ class Daemon:
     def app(self, port: int | None = None) -> web.Application:
         """The HTTP application serving this daemon's store (on `port` if not the configured)."""
         server = self.config.server
+        origin = f"http://{address(server.host, server.port if port is None else port)}"
+        self.notifications.set_generator_url(f"{origin}{DEFAULT_PREFIX}")
         return create_app(
             self.store,
             max_body_bytes=self.config.server.max_body_bytes,
@@ -122,7 +134,8 @@ class Daemon:
                 max_response_bytes=self.config.server.max_response_bytes,
             ),
             body_timeout=self.config.server.header_timeout,
-            origin=f"http://{address(server.host, server.port if port is None else port)}",
+            origin=origin,
+            collectors=[NotificationsCollector(self.notifications)],
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
@@ -67,10 +67,12 @@ class StoreCollector(Collector):
         yield from (up, duration, contiguous, runs, failures, failing)
 
 
-def registry_for(store: Store) -> CollectorRegistry:
-    """A registry of the store's metrics plus the standard process, platform and GC ones."""
+def registry_for(store: Store, collectors: Sequence[Collector] = ()) -> CollectorRegistry:
+    """A registry of the store's metrics (and `collectors`), plus process, platform and GC ones."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store))
+    for collector in collectors:
+        registry.register(collector)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.registry import Collector
 
 from healthd import bad_requests
 from healthd.checks.base import Kind
@@ -80,6 +81,7 @@ def create_app(
     limits: Limits = DEFAULT_LIMITS,
     body_timeout: float = 10.0,
     origin: str = "",
+    collectors: Sequence[Collector] = (),
 ) -> web.Application:
     """The health application; `background` (the scheduler) lives as long as the app."""
     app = web.Application(client_max_size=max_body_bytes)
@@ -106,7 +108,7 @@ def create_app(
     for view in views:
         _add_get(app.router.add_resource(view.path), _view_handler(view, access))
         app.router.add_route("*", view.path, _not_allowed("GET, HEAD"))
-    _add_get(app.router.add_resource("/metrics"), _metrics_handler(store, access))
+    _add_get(app.router.add_resource("/metrics"), _metrics_handler(store, access, collectors))
     app.router.add_route("*", "/metrics", _not_allowed("GET, HEAD"))
     app.router.add_route("*", "/{path:.*}", _not_found)
     return app
@@ -146,8 +148,8 @@ def _view_handler(view: View, access: Access) -> Handler:
     return get
 
 
-def _metrics_handler(store: Store, access: Access) -> Handler:
-    registry = registry_for(store)
+def _metrics_handler(store: Store, access: Access, collectors: Sequence[Collector]) -> Handler:
+    registry = registry_for(store, collectors)
 
     async def metrics(request: web.Request) -> web.Response:
         if not access.allows(request):

@@ -169,12 +169,13 @@ class Service:
             new.server != old.server
             or new.views != old.views
             or new.token != old.token
+            or new.notify != old.notify
             or any(getattr(new.scheduler, k) != getattr(old.scheduler, k) for k in threads)
         ):
             # Only that access settings changed is logged, never the token itself.
             log.warning(
-                "[server], [[views]], access or worker thread settings changed; restart healthd to "
-                "apply them",
+                "[server], [[views]], [[notify]], access or worker thread settings changed; "
+                "restart healthd to apply them",
                 running=old.server.model_dump(),
                 configured=new.server.model_dump(),
             )
