@@ -11,7 +11,7 @@ from dataclasses import replace
 import orjson
 from pydantic import ValidationError
 
-from healthd import __version__, log, status
+from healthd import __version__, log, remote, status
 from healthd.config import Config, ConfigError, ServerConfig, address, load_config
 from healthd.daemon import Daemon
 from healthd.durations import format_duration
@@ -54,6 +54,28 @@ def parser() -> argparse.ArgumentParser:
         "--token-file", metavar="F", help="file holding the bearer token (default: $HEALTHD_TOKEN)"
     )
     status_cmd.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C")
+
+    maint_cmd = commands.add_parser(
+        "maintenance", help="turn a running daemon's maintenance mode on or off"
+    )
+    switch = maint_cmd.add_subparsers(dest="switch", required=True, metavar="on|off")
+    on_cmd = switch.add_parser("on", help="fail health and readiness (drain the node)")
+    on_cmd.add_argument("--reason", metavar="TEXT", help="shown in the maintenance check's error")
+    on_cmd.add_argument(
+        "--for", dest="duration", metavar="DURATION", help='end it by itself after this ("30m")'
+    )
+    off_cmd = switch.add_parser("off", help="end maintenance")
+    for command in (on_cmd, off_cmd):
+        command.add_argument(
+            "--url",
+            default=status.DEFAULT_URL,
+            help=f"the daemon's JSON-RPC endpoint (default {status.DEFAULT_URL})",
+        )
+        command.add_argument(
+            "--token-file",
+            metavar="F",
+            help="file holding the bearer token (default: $HEALTHD_TOKEN)",
+        )
     return top
 
 
@@ -72,6 +94,15 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     if args.command == "status":
         return status.run(args.url, args.token_file, args.watch)
+    if args.command == "maintenance":
+        on = args.switch == "on"
+        return remote.maintenance(
+            args.url,
+            args.token_file,
+            enable=on,
+            reason=args.reason if on else None,
+            duration=args.duration if on else None,
+        )
     try:
         config = load_config(args.config)
         if args.command == "serve":

@@ -16,11 +16,14 @@ from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, Timing
 from healthd.durations import format_duration
 from healthd.history import DEFAULT_RUNS, MAX_RUNS
+from healthd.maintenance import check_state_dir
 from healthd.notify.config import NotifyConfig, parse_sinks
 from healthd.result import NO_HYSTERESIS, Thresholds
+from healthd.store import MAINTENANCE
 
 ENV_CONFIG = "HEALTHD_CONFIG"
 ENV_TOKEN = "HEALTHD_TOKEN"
+ENV_STATE_DIRECTORY = "STATE_DIRECTORY"
 EMBEDDED_DEFAULT = "<embedded default>"
 
 
@@ -58,6 +61,7 @@ class ServerConfig(_Section):
     header_timeout: Annotated[Duration, Field(gt=0)] = 10.0
     keepalive_timeout: Annotated[Duration, Field(gt=0)] = 30.0
     token_file: Annotated[str, Field(min_length=1)] | None = None
+    state_dir: Annotated[str, Field(min_length=1)] | None = None
 
 
 class ViewConfig(_Section):
@@ -117,6 +121,7 @@ class Config:
     views: tuple[ViewConfig, ...] = ()
     token: str | None = field(default=None, repr=False)  # the secret itself: never printed
     notify: tuple[NotifyConfig, ...] = ()
+    state_dir: str | None = None  # [server] state_dir, else systemd's $STATE_DIRECTORY
 
     def secrets(self) -> list[str]:
         """Every configured secret: the token and each check's credentials."""
@@ -166,6 +171,7 @@ def parse_config(text: str, source: str) -> Config:
         problems.append(f"{key}: unknown key")
     views = _views(raw.get("views", []), problems)
     token = _token(server, problems)
+    state_dir = _state_dir(server, problems)
     checks: list[CheckConfig] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
@@ -173,6 +179,11 @@ def parse_config(text: str, source: str) -> Config:
         spec = _validate_check(entry, where, problems)
         if spec is None:
             continue
+        if spec.name == MAINTENANCE:
+            problems.append(
+                f"{key_path((*where, 'name'))}: {MAINTENANCE!r} is the name of maintenance mode's "
+                "own check; choose another"
+            )
         if spec.name in seen:
             problems.append(f"{key_path((*where, 'name'))}: duplicate check name {spec.name!r}")
         seen.add(spec.name)
@@ -182,7 +193,7 @@ def parse_config(text: str, source: str) -> Config:
     sinks = parse_sinks(raw.get("notify", []), [c.spec.name for c in checks], problems)
     if problems:
         raise ConfigError(source, problems)
-    return Config(source, server, scheduler, logging, tuple(checks), views, token, sinks)
+    return Config(source, server, scheduler, logging, tuple(checks), views, token, sinks, state_dir)
 
 
 RESERVED_PATHS = (
@@ -227,6 +238,23 @@ def _token(server: ServerConfig, problems: list[str]) -> str | None:
         problems.append(f"server.token_file: {server.token_file} is empty")
         return None
     return token
+
+
+def _state_dir(server: ServerConfig, problems: list[str]) -> str | None:
+    """Where state that outlives a restart is kept: [server] state_dir, else $STATE_DIRECTORY."""
+    if server.state_dir is not None:
+        path, key = server.state_dir, "server.state_dir"
+    else:
+        # systemd sets it for StateDirectory= (a colon-separated list: the first is ours).
+        path = os.environ.get(ENV_STATE_DIRECTORY, "").split(":")[0]
+        key = f"${ENV_STATE_DIRECTORY} (server.state_dir)"
+    if not path:
+        return None
+    problem = check_state_dir(path)
+    if problem is not None:
+        problems.append(f"{key}: {problem}")
+        return None
+    return path
 
 
 def _section(

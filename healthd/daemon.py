@@ -14,6 +14,7 @@ from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.children import Children
 from healthd.config import Config, address
+from healthd.maintenance import Maintenance, maintenance_method
 from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
 from healthd.rpc import Limits
 from healthd.runner import Runner
@@ -53,6 +54,9 @@ class Daemon:
         )
         self.scheduler = Scheduler(self.runner, self.progress)
         self.notifications = Notifications(self.store, build_sinks(config.notify))
+        self.maintenance = Maintenance(
+            self.store.set_maintenance, config.state_dir, self.notifications.hold
+        )
 
     def status(self) -> str:
         """One line for systemd's STATUS=: how many checks, how many passing."""
@@ -69,8 +73,10 @@ class Daemon:
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         """aiohttp cleanup context: the scheduler runs exactly as long as the app."""
         self.notifications.start()
+        self.maintenance.restore()
         self.scheduler.start(self.checks)
         yield
+        self.maintenance.close()
         await self.close()
 
     async def apply(self, new: Config) -> Changes:
@@ -107,6 +113,7 @@ class Daemon:
             views=running.views,
             token=running.token,
             notify=running.notify,
+            state_dir=running.state_dir,
         )
         return Changes(added=added, changed=changed, removed=removed, kept=kept)
 
@@ -136,6 +143,7 @@ class Daemon:
             body_timeout=self.config.server.header_timeout,
             origin=origin,
             collectors=[NotificationsCollector(self.notifications)],
+            write_methods={"healthd.maintenance": maintenance_method(self.maintenance)},
         )
 
 

@@ -65,6 +65,23 @@ class StoreCollector(Collector):
             for tag, count in sorted(by_tag.items()):
                 failing.add_metric([kind, tag], count + untagged)
         yield from (up, duration, contiguous, runs, failures, failing)
+        yield from answer_metrics(self._store)
+
+
+def answer_metrics(store: Store) -> Iterator[Metric]:
+    """`healthd_healthy{kind}` (1 exactly when that kind's GET answers 200) and
+    `healthd_maintenance` (1 while maintenance mode is on)."""
+    healthy = GaugeMetricFamily(
+        "healthd_healthy", "1 when the kind's GET answer is 200 (healthy), else 0", labels=["kind"]
+    )
+    for kind in KINDS:
+        healthy.add_metric([kind], 1.0 if store.answer(kind).healthy else 0.0)
+    yield healthy
+    yield GaugeMetricFamily(
+        "healthd_maintenance",
+        "1 while maintenance mode is on (health and readiness answer 503)",
+        value=0.0 if store.maintenance is None else 1.0,
+    )
 
 
 def registry_for(store: Store, collectors: Sequence[Collector] = ()) -> CollectorRegistry:

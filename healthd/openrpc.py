@@ -157,6 +157,39 @@ DOCUMENT: dict[str, Any] = {
             ],
             "result": HISTORY_RESULT,
         },
+        {
+            "name": "healthd.maintenance",
+            "summary": "Turn maintenance mode on or off (a write: token, or loopback without one).",
+            "description": "While on, health and readiness answers carry a failing check "
+            "`maintenance`, so they answer 503; liveness is untouched; notifications are held.",
+            "paramStructure": "by-name",
+            "params": [
+                {"name": "enable", "required": True, "schema": {"type": "boolean"}},
+                {
+                    "name": "reason",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 500},
+                },
+                {
+                    "name": "duration",
+                    "description": 'Turn it off by itself after this long, e.g. "30m".',
+                    "required": False,
+                    "schema": {"type": ["string", "number"]},
+                },
+            ],
+            "result": {
+                "name": "maintenance",
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "enabled": {"type": "boolean"},
+                        "reason": {"type": "string"},
+                        "until": TIMESTAMP,
+                    },
+                    "required": ["enabled", "reason", "until"],
+                },
+            },
+        },
     ],
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from oslash.either import Left
 from healthd.checks.base import KINDS, Kind
 from healthd.openrpc import document_json
 from healthd.store import Store
+from healthd.writes import Authorize, Caller
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -188,15 +189,22 @@ class JsonRpc:
         methods: dict[str, Method],
         version: Callable[[], int] | None = None,
         limits: Limits | None = None,
+        writes: Mapping[str, Authorize] | None = None,
     ) -> None:
         self._methods = methods
         self._version = version
         self._limits = limits or Limits()
         self._cache: dict[bytes, bytes | None] = {}
         self._cache_version = -1
+        # Methods that change state: each request is authorised for its caller, never cached.
+        self._writes = dict(writes or {})
+        self._write_names = tuple(name.encode() for name in self._writes)
+        self._caller = Caller()
 
-    def handle(self, body: bytes) -> bytes | None:
+    def handle(self, body: bytes, caller: Caller | None = None) -> bytes | None:
         """Answer a single request or a batch; the same bytes in the same state, the same answer."""
+        if any(name in body for name in self._write_names):
+            return self.dispatch(body, caller)
         if self._version is None or len(body) > CACHE_BODY_LIMIT:
             return self.dispatch(body)
         version = self._version()
@@ -211,8 +219,9 @@ class JsonRpc:
             self._cache[body] = answer
         return answer  # type: ignore[return-value]
 
-    def dispatch(self, body: bytes) -> bytes | None:
+    def dispatch(self, body: bytes, caller: Caller | None = None) -> bytes | None:
         """Answer through jsonrpcserver, uncached."""
+        self._caller = caller or Caller()
         try:
             request = parse(body)
         except ValueError:  # orjson's and json's decode errors alike
@@ -253,6 +262,13 @@ class JsonRpc:
         )
 
     def _one(self, request: Any) -> bytes | None:
+        if isinstance(request, dict) and request.get("method") in self._writes:
+            refusal = self._writes[request["method"]](self._caller, request.get("params"))
+            if refusal is not None:
+                # A refused notification is not run and, like any notification, not answered.
+                if "id" not in request:
+                    return None
+                return error_response(UNAUTHORIZED, readable_id(request), data=refusal)
         response = dispatch_to_response(
             request,
             self._methods,

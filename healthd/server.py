@@ -27,6 +27,7 @@ from healthd.rpc import (
 )
 from healthd.store import Store
 from healthd.views import View
+from healthd.writes import Caller, WriteAccess, bearer
 
 DEFAULT_PREFIX = "/ext/health"
 DEFAULT_LIMITS = Limits()
@@ -82,15 +83,25 @@ def create_app(
     body_timeout: float = 10.0,
     origin: str = "",
     collectors: Sequence[Collector] = (),
+    write_methods: Mapping[str, Method] | None = None,
 ) -> web.Application:
-    """The health application; `background` (the scheduler) lives as long as the app."""
+    """The health application; `background` (the scheduler) lives as long as the app.
+
+    `write_methods` change state: only callers the write rule allows may call them (§10).
+    """
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
     app[BAD_REQUESTS] = bad_requests.BadRequests()
+    writes = WriteAccess(token)
     app[RPC] = JsonRpc(
-        {**health_methods(store, f"{origin}{prefix}"), **(extra_methods or {})},
+        {
+            **health_methods(store, f"{origin}{prefix}"),
+            **(extra_methods or {}),
+            **(write_methods or {}),
+        },
         version=lambda: store.version,
         limits=limits,
+        writes={name: writes.authorize for name in write_methods or {}},
     )
     access = Access(token)
     if background is not None:
@@ -195,7 +206,8 @@ def _post_handler(
                 401,
                 **{"WWW-Authenticate": "Bearer"},
             )
-        answer = rpc.handle(body)
+        caller = Caller(request.remote, bearer(request.headers.get("Authorization", "")))
+        answer = rpc.handle(body, caller)
         if answer is None:
             return web.Response(status=204)
         return json_response(answer)

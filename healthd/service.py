@@ -170,6 +170,7 @@ class Service:
             or new.views != old.views
             or new.token != old.token
             or new.notify != old.notify
+            or new.state_dir != old.state_dir
             or any(getattr(new.scheduler, k) != getattr(old.scheduler, k) for k in threads)
         ):
             # Only that access settings changed is logged, never the token itself.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from healthd.result import (
 log = structlog.get_logger("healthd.store")
 
 FILTER_CACHE_SIZE = 64
+MAINTENANCE = "maintenance"  # the synthetic check maintenance mode adds; no check may take it
+MAINTENANCE_KINDS: tuple[Kind, ...] = ("health", "readiness")
 
 Listener = Callable[[str, Record], None]
 TransitionListener = Callable[[Transition], None]
@@ -75,6 +78,8 @@ class Store:
         self._listeners: list[Listener] = []
         self._transition_listeners: list[TransitionListener] = []
         self.history = History(history)
+        self.maintenance: Record | None = None
+        self._maintenance_entry: bytes | None = None
         self._runs: dict[str, int] = {}
         self._failures: dict[str, int] = {}
         self.version = 0
@@ -161,17 +166,23 @@ class Store:
             listener(name, after)
         return after
 
+    def set_maintenance(self, record: Record | None) -> None:
+        """Show (or, with None, stop showing) the synthetic `maintenance` check.
+
+        It fails health and readiness answers, as a global check; liveness never shows it.
+        """
+        self.maintenance = record
+        self._maintenance_entry = None if record is None else check_entry(MAINTENANCE, record)
+        self._invalidate_all()
+
     def answer(self, kind: Kind, tags: Sequence[str] | None = None) -> Answer:
         """The result object for a kind, optionally filtered by tags (global checks always in)."""
         if not tags:
             cached = self._answers[kind]
             if cached is None:
-                names = self._by_kind[kind]
                 healthy = not self._unhealthy[kind]
-                cached = Answer(
-                    result_body([self._rendered[n] for n in names], healthy),
-                    healthy,
-                    healthy and bool(self._failing[kind]),
+                cached = self._build(
+                    kind, self._by_kind[kind], healthy, healthy and bool(self._failing[kind])
                 )
                 self._answers[kind] = cached
             return cached
@@ -184,23 +195,32 @@ class Store:
         selected = [n for n in self._by_kind[kind] if self._selected(n, key[1])]
         healthy = not any(n in self._unhealthy[kind] for n in selected)
         degraded = healthy and any(n in self._failing[kind] for n in selected)
-        found = Answer(
-            result_body([self._rendered[n] for n in selected], healthy), healthy, degraded
-        )
+        found = self._build(kind, selected, healthy, degraded)
         self._filtered[key] = (version, found)
         self._filtered.move_to_end(key)
         if len(self._filtered) > FILTER_CACHE_SIZE:
             self._filtered.popitem(last=False)
         return found
 
-    def select(self, kind: Kind, tags: Sequence[str] | None = None) -> list[tuple[Entry, Record]]:
-        """The checks of a kind (tag-filtered, global ones always in) with records, by name."""
+    def select(
+        self, kind: Kind, tags: Sequence[str] | None = None, *, maintenance: bool = False
+    ) -> list[tuple[Entry, Record]]:
+        """The checks of a kind (tag-filtered, global ones always in) with records, by name;
+        with `maintenance`, the synthetic maintenance check too while it is shown."""
         wanted = frozenset(tags or ())
-        return [
-            (self._entries[name], self._records[name])
-            for name in self._by_kind[kind]
-            if not wanted or self._selected(name, wanted)
-        ]
+        names = [n for n in self._by_kind[kind] if not wanted or self._selected(n, wanted)]
+        items = [(self._entries[name], self._records[name]) for name in names]
+        if maintenance and self.maintenance is not None and kind in MAINTENANCE_KINDS:
+            at = bisect.bisect(names, MAINTENANCE)
+            items.insert(at, (Entry(MAINTENANCE, kind, frozenset()), self.maintenance))
+        return items
+
+    def _build(self, kind: Kind, names: list[str], healthy: bool, degraded: bool) -> Answer:
+        entries = [self._rendered[n] for n in names]
+        if self._maintenance_entry is not None and kind in MAINTENANCE_KINDS:
+            entries.insert(bisect.bisect(names, MAINTENANCE), self._maintenance_entry)
+            healthy = degraded = False
+        return Answer(result_body(entries, healthy), healthy, degraded)
 
     def totals(self, name: str) -> tuple[int, int]:
         """(runs, failed runs) of a check since it was added or last changed."""

@@ -147,3 +147,32 @@ async def test_alerts_fire_with_labels_are_resent_and_resolve(
     assert daemon.store.get("node.rpc").passed
     assert alertmanager.alert("optional") is not None
     assert "node.rpc" not in daemon.notifications.sinks[0].firing  # type: ignore[attr-defined]
+
+
+async def test_during_maintenance_firing_alerts_stay_and_catch_up_after(
+    tmp_path: Path, alertmanager: Alertmanager, serve: Callable[[Config], Any]
+) -> None:
+    flag = tmp_path / "ok"
+    config = config_of(
+        flag_check("db", flag),
+        flag_check("cache", tmp_path / "cache-ok"),
+        extra=notify_table(type="alertmanager", url=alertmanager.url, resend="1s"),
+    )
+    daemon, _ = await serve(config)
+    (tmp_path / "cache-ok").touch()
+    alert = await poll(lambda: alertmanager.alert("db"), "the alert to fire")
+    await until(lambda: daemon.store.get("cache").passed, "cache to pass")
+    daemon.maintenance.enable("upgrade")
+    flag.touch()  # db recovers during maintenance: no resolve is sent yet …
+    (tmp_path / "cache-ok").unlink()  # … and cache fails: no alert yet
+    await until(lambda: daemon.store.get("db").passed, "db to pass")
+    await until(lambda: not daemon.store.get("cache").passed, "cache to fail")
+    resent = await poll(
+        lambda: (a := alertmanager.alert("db")) and a["endsAt"] != alert["endsAt"] and a,
+        "the firing alert to be re-sent during maintenance",
+    )
+    assert resent["status"]["state"] == "active"
+    assert alertmanager.alert("cache") is None
+    daemon.maintenance.disable()
+    await poll(lambda: alertmanager.alert("db") is None, "db's alert to resolve")
+    await poll(lambda: alertmanager.alert("cache"), "cache's alert to fire")
