@@ -186,6 +186,7 @@ def describe(config: Config) -> str:
         f"config: {config.source}",
         f"listen: {address(server.host, server.port)} (max body {server.max_body_bytes} bytes)",
         f"access: {_access(config)}",
+        f"state: {config.state_dir or 'none (maintenance mode does not survive a restart)'}",
         f"checks: {len(config.checks)}",
     ]
     for item in config.checks:
@@ -210,6 +211,6 @@ def describe(config: Config) -> str:
 
 def _access(config: Config) -> str:
     if config.token is None:
-        return "open (no token set)"
+        return "open (no token set); writes (maintenance) from loopback clients only"
     source = config.server.token_file or "$HEALTHD_TOKEN"
-    return f"bearer token required for detail (from {source})"
+    return f"bearer token required for detail and writes (from {source})"

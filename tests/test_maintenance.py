@@ -12,6 +12,7 @@ import pytest
 from jsonrpcserver import Success
 from structlog.testing import capture_logs
 
+from healthd.cli import describe
 from healthd.config import Config, ConfigError
 from healthd.daemon import Daemon
 from healthd.maintenance import STATE_FILE, State
@@ -225,6 +226,7 @@ async def test_maintenance_survives_a_restart_with_a_state_dir(
     config = config_of(*checks(tmp_path), extra=f'[server]\nstate_dir = "{state_dir}"\n')
     first, client = await serve(config)
     await rpc(client, "healthd.maintenance", {"enable": True, "reason": "upgrade"})
+    assert f"state: {state_dir}" in describe(config)
     saved = State.from_json((state_dir / STATE_FILE).read_bytes())
     assert saved.enabled and saved.reason == "upgrade"
     assert [p.name for p in state_dir.iterdir()] == [STATE_FILE]  # no temp file left behind

@@ -12,7 +12,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from healthd.cli import describe
-from healthd.config import Config, ConfigError
+from healthd.config import Config, ConfigError, parse_config
 from healthd.daemon import Daemon
 from healthd.history import Transition
 from healthd.notify.config import WebhookConfig
@@ -361,3 +361,14 @@ async def test_a_sinks_secrets_never_reach_a_log_line(
     text = repr(logs)
     for secret in ("hunter2-secret", "tok-secret-9", "b-secret"):
         assert secret not in text
+
+
+def test_the_commented_notify_examples_in_config_example_are_valid() -> None:
+    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    head, _, tail = text.partition("# [[notify]]")
+    assert tail, "config.example.toml shows a [[notify]] example"
+    uncommented = "[[notify]]" + "\n".join(
+        line[2:] if line.startswith("# ") else line.lstrip("#") for line in tail.splitlines()
+    )
+    config = parse_config(head + uncommented, "config.example.toml")
+    assert [sink.type for sink in config.notify] == ["alertmanager", "webhook"]
