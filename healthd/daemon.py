@@ -98,6 +98,7 @@ class Daemon:
         for name in removed + changed:
             self.scheduler.remove(name)
         await self.runner.cancel(set(removed + changed))
+        self.notifications.forget(removed)
         self.store.set_entries((_entry(check) for check in checks), keep=kept)
         self.store.history.resize(new.scheduler.history)
         by_name = {check.name: check for check in checks}

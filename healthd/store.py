@@ -156,9 +156,9 @@ class Store:
                 group.discard(name)
         self._answers[entry.kind] = None
         self.version += 1
-        self._log_transition(entry, before, after)
         transition = _transition(entry, before, after)
         if transition is not None:
+            _log_transition(transition)
             self.history.transitions.append(transition)
             for on_transition in self._transition_listeners:
                 on_transition(transition)
@@ -240,14 +240,14 @@ class Store:
         self._answers = dict.fromkeys(KINDS)
         self._filtered.clear()
 
-    @staticmethod
-    def _log_transition(entry: Entry, before: Record, after: Record) -> None:
-        if after.passed and not before.passed:
-            log.info("check started passing", check=entry.name, kind=entry.kind)
-        elif not after.passed and (before.passed or before.timestamp_ns is None):
-            log.warning(
-                "check started failing", check=entry.name, kind=entry.kind, error=after.error
-            )
+
+def _log_transition(transition: Transition) -> None:
+    """Log a change between passing and not passing once (degraded and failing alike)."""
+    check, kind = transition.check, transition.kind
+    if transition.to_state == "passing":
+        log.info("check started passing", check=check, kind=kind)
+    elif transition.from_state == "passing" or transition.first:
+        log.warning("check started failing", check=check, kind=kind, error=transition.error)
 
 
 def _transition(entry: Entry, before: Record, after: Record) -> Transition | None:

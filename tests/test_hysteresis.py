@@ -174,3 +174,12 @@ async def test_a_readiness_gate_latches_on_its_state_not_on_a_passing_run(
         assert (await runner.due(check)).passed  # latched: not run again
     finally:
         await runner.close()
+
+
+def test_a_first_pass_below_the_threshold_logs_nothing() -> None:
+    store = Store([Entry("c", "health", frozenset(), thresholds=Thresholds(1, 2))])
+    with structlog.testing.capture_logs() as logs:
+        store.record("c", Outcome(), 1, 1)
+        assert [e["event"] for e in logs] == []
+        store.record("c", Outcome(), 2, 1)
+    assert [e["event"] for e in logs] == ["check started passing"]

@@ -15,7 +15,8 @@ from healthd.cli import describe
 from healthd.config import Config, ConfigError, parse_config
 from healthd.daemon import Daemon
 from healthd.history import Transition
-from healthd.notify.config import WebhookConfig
+from healthd.notify.alertmanager import AlertmanagerSink
+from healthd.notify.config import AlertmanagerConfig, WebhookConfig
 from healthd.notify.delivery import backoff
 from healthd.notify.notifications import Notifications, build_sinks
 from healthd.notify.webhook import WebhookSink
@@ -372,3 +373,26 @@ def test_the_commented_notify_examples_in_config_example_are_valid() -> None:
     )
     config = parse_config(head + uncommented, "config.example.toml")
     assert [sink.type for sink in config.notify] == ["alertmanager", "webhook"]
+
+
+def test_an_alert_of_a_check_a_reload_removed_is_resolved() -> None:
+    config = AlertmanagerConfig(type="alertmanager", url="http://am:9093")
+    sink = AlertmanagerSink("am", config)
+    notifications = Notifications(Store([Entry("a", "health", frozenset())]), [sink])
+    notifications._announce(transition("a", "failing", first=True, from_state="failing"))
+    assert list(sink.firing) == ["a"]
+    notifications.forget(["a", "b"])
+    assert sink.firing == {}
+    [[fired], [resolved]] = list(sink._queue)
+    assert fired.ends_ns is None and resolved.ends_ns is not None
+    assert resolved.labels == fired.labels
+
+
+def test_a_check_that_starts_passing_resolves_an_alert_left_from_before() -> None:
+    sink = AlertmanagerSink("am", AlertmanagerConfig(type="alertmanager", url="http://am:9093"))
+    webhook = WebhookSink("w", WebhookConfig(type="webhook", url="http://h/"))
+    notifications = Notifications(Store([Entry("a", "health", frozenset())]), [sink, webhook])
+    notifications._announce(transition("a", "failing"))
+    notifications._announce(transition("a", "passing", first=True))
+    assert sink.firing == {} and sink.queued == 2
+    assert webhook.queued == 1  # the webhook announced the failure, not the first pass

@@ -66,6 +66,13 @@ class AlertmanagerSink(Sink):
         for state in current:
             self._apply(state, now)
 
+    def forget(self, checks: set[str]) -> None:
+        """Resolve the alerts of checks a reload removed or changed (they start afresh)."""
+        now = time.time_ns()
+        ended = [replace(self.firing.pop(name), ends_ns=now) for name in checks & set(self.firing)]
+        if ended:
+            self.put(ended)
+
     def _apply(self, transition: Transition, now_ns: int) -> None:
         old = self.firing.get(transition.check)
         new = self._alert(transition)

@@ -77,6 +77,9 @@ class Sink:
     def resume(self, current: list[Transition]) -> None:
         """Maintenance ended: `current` holds the state of every check the sink wants."""
 
+    def forget(self, checks: set[str]) -> None:
+        """These checks no longer exist as they were (a reload removed or changed them)."""
+
     def payload(self, item: Any) -> bytes:
         """The request body for a queued item, built when it is sent."""
         raise NotImplementedError

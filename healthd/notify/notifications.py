@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -80,11 +80,18 @@ class Notifications:
                 sink.resume([t for t in self._current() if sink.wants(t)])
 
     def _announce(self, transition: Transition) -> None:
-        if self.held or (transition.first and transition.to_state == "passing"):
-            return  # a check that starts passing is no news
+        if self.held:
+            return
         for sink in self.sinks:
             if sink.wants(transition):
                 sink.announce(transition)
+
+    def forget(self, names: Iterable[str]) -> None:
+        """These checks are gone (a reload removed or changed them): end what sinks hold."""
+        gone = set(names)
+        if gone:
+            for sink in self.sinks:
+                sink.forget(gone)
 
     def _current(self) -> Iterator[Transition]:
         now = time.time_ns()

@@ -30,6 +30,8 @@ class WebhookSink(Sink):
     """POSTs every state change whose new state is in `on`."""
 
     def announce(self, transition: Transition) -> None:
+        if transition.first and transition.to_state == "passing":
+            return  # a check that starts out passing is no news
         if transition.to_state in self.config.on:
             self.put(body(transition, self.config.instance))
 
