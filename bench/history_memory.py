@@ -1,14 +1,16 @@
 """Resident memory of the daemon's parts for N checks with full run histories.
 
 Run from the repository root:  python bench/history_memory.py [--checks 10000] [--history 20]
-Each variant runs in a fresh interpreter: it builds the daemon (checks, store, runner, HTTP app)
-from a config of N checks, records `history` runs of every check — each run with its own message
-and, every fourth run, an error, as real runs make them — renders every answer, and reports RSS.
+Each variant runs in a fresh interpreter: it builds the daemon (checks, store, runner, HTTP app,
+scheduler with every job) from a config of N checks, records `history` runs of every check —
+each run with its own message and, every fourth run, an error, as real runs make them —
+renders every answer, and reports RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -30,7 +32,11 @@ def config_text(checks: int, history: int) -> str:
 
 
 def measure(config_path: str, runs: int) -> dict[str, float]:
-    """In this interpreter: build the daemon, record `runs` runs per check, return RSS in MB."""
+    """In this interpreter: the daemon with its scheduler started, `runs` runs per check."""
+    return asyncio.run(_measure(config_path, runs))
+
+
+async def _measure(config_path: str, runs: int) -> dict[str, float]:
     import psutil
 
     from healthd import log
@@ -41,6 +47,7 @@ def measure(config_path: str, runs: int) -> dict[str, float]:
     log.configure("error", "json", sys.stderr)
     daemon = Daemon(load_config(config_path))
     daemon.app()
+    daemon.scheduler.start(daemon.checks)  # its jobs cost memory too (interval 1h: none runs)
     store = daemon.store
     started = time.perf_counter()
     now = time.time_ns()
@@ -53,6 +60,7 @@ def measure(config_path: str, runs: int) -> dict[str, float]:
     for kind in ("health", "readiness", "liveness"):
         store.answer(kind)
     rss = psutil.Process().memory_info().rss / 2**20
+    await daemon.close()
     return {
         "rss_mb": round(rss, 1),
         "record_us_per_run": round(recording / max(1, runs * len(store.names())) * 1e6, 2),
