@@ -58,6 +58,28 @@ def parser() -> argparse.ArgumentParser:
     status_cmd.add_argument(
         "--json", action="store_true", help="print the daemon's health.health result"
     )
+
+    maint_cmd = commands.add_parser(
+        "maintenance", help="turn a running daemon's maintenance mode on or off"
+    )
+    switch = maint_cmd.add_subparsers(dest="switch", required=True, metavar="on|off")
+    on_cmd = switch.add_parser("on", help="fail health and readiness (drain the node)")
+    on_cmd.add_argument("--reason", metavar="TEXT", help="shown in the maintenance check's error")
+    on_cmd.add_argument(
+        "--for", dest="duration", metavar="DURATION", help='end it by itself after this ("30m")'
+    )
+    off_cmd = switch.add_parser("off", help="end maintenance")
+    for command in (on_cmd, off_cmd):
+        command.add_argument(
+            "--url",
+            default=DEFAULT_URL,
+            help=f"the daemon: host:port or a URL (default {DEFAULT_URL})",
+        )
+        command.add_argument(
+            "--token-file",
+            metavar="F",
+            help="file holding the bearer token (default: $HEALTHD_TOKEN)",
+        )
     return top
 
 
@@ -78,6 +100,17 @@ def _main(argv: Sequence[str] | None) -> int:
         from healthd import status
 
         return status.run(args.url, args.token_file, watch=args.watch, as_json=args.json)
+    if args.command == "maintenance":
+        from healthd import remote
+
+        on = args.switch == "on"
+        return remote.maintenance(
+            args.url,
+            args.token_file,
+            enable=on,
+            reason=args.reason if on else None,
+            duration=args.duration if on else None,
+        )
     from healthd import log
     from healthd.config import ConfigError, load_config
 
@@ -150,6 +183,7 @@ def describe(config: Config) -> str:
         f"config: {config.source}",
         f"listen: {address(server.host, server.port)} (max body {server.max_body_bytes} bytes)",
         f"access: {_access(config)}",
+        f"state: {config.state_dir or 'none (maintenance mode does not survive a restart)'}",
         f"checks: {len(config.checks)}",
     ]
     for item in config.checks:
@@ -164,11 +198,16 @@ def describe(config: Config) -> str:
     for view in config.views:
         tags = f" tags={','.join(view.tags)}" if view.tags else ""
         lines.append(f"view: {view.path} ({view.format}, {view.kind}{tags})")
+    for index, sink in enumerate(config.notify):
+        lines.append(
+            f"notify: {sink.label(index)}: {sink.type} {sink.shown_url()}"
+            f" on {','.join(sink.on)} retry for {format_duration(sink.retry_for)}"
+        )
     return "\n".join(lines)
 
 
 def _access(config: Config) -> str:
     if config.token is None:
-        return "open (no token set)"
+        return "open (no token set); writes (maintenance) from loopback clients only"
     source = config.server.token_file or "$HEALTHD_TOKEN"
-    return f"bearer token required for detail (from {source})"
+    return f"bearer token required for detail and writes (from {source})"

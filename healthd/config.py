@@ -16,10 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, ListOf, Timing
 from healthd.durations import format_duration
+from healthd.history import DEFAULT_RUNS, MAX_RUNS
+from healthd.maintenance import check_state_dir
+from healthd.notify.config import NotifyConfig, parse_sinks
 from healthd.redact import secret_name
+from healthd.result import NO_HYSTERESIS, Thresholds
+from healthd.store import MAINTENANCE
 
 ENV_CONFIG = "HEALTHD_CONFIG"
 ENV_TOKEN = "HEALTHD_TOKEN"
+ENV_STATE_DIRECTORY = "STATE_DIRECTORY"
 EMBEDDED_DEFAULT = "<embedded default>"
 
 
@@ -58,6 +64,7 @@ class ServerConfig(_Section):
     header_timeout: Annotated[Duration, Field(gt=0)] = 10.0
     keepalive_timeout: Annotated[Duration, Field(gt=0)] = 30.0
     token_file: Annotated[str, Field(min_length=1)] | None = None
+    state_dir: Annotated[str, Field(min_length=1)] | None = None
 
 
 class ViewConfig(_Section):
@@ -84,6 +91,9 @@ class SchedulerConfig(_Section):
     initial_delay: Duration = 0.0
     worker_threads: Annotated[int, Field(ge=1, le=1024)] = 8
     user_worker_threads: Annotated[int, Field(ge=1, le=1024)] = 8
+    failures_before_critical: Annotated[int, Field(ge=1, strict=True)] = 1
+    successes_before_passing: Annotated[int, Field(ge=1, strict=True)] = 1
+    history: Annotated[int, Field(ge=0, le=MAX_RUNS, strict=True)] = DEFAULT_RUNS
 
 
 class LoggingConfig(_Section):
@@ -95,10 +105,11 @@ class LoggingConfig(_Section):
 
 @dataclass(frozen=True, slots=True)
 class CheckConfig:
-    """One validated check with its effective timing."""
+    """One validated check with its effective timing and hysteresis."""
 
     spec: CheckSpec
     timing: Timing
+    thresholds: Thresholds = NO_HYSTERESIS
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +123,16 @@ class Config:
     checks: tuple[CheckConfig, ...]
     views: tuple[ViewConfig, ...] = ()
     token: str | None = field(default=None, repr=False)  # the secret itself: never printed
+    notify: tuple[NotifyConfig, ...] = ()
+    state_dir: str | None = None  # [server] state_dir, else systemd's $STATE_DIRECTORY
 
     def secrets(self) -> list[str]:
         """Every configured secret: the token and each check's credentials."""
         found = [self.token] if self.token else []
         for item in self.checks:
             found += item.spec.secrets()
+        for sink in self.notify:
+            found += sink.secrets()
         return found
 
 
@@ -159,6 +174,7 @@ def parse_config(text: str, source: str) -> Config:
         problems.append(f"{key}: {unknown_key(key, TOP_LEVEL_KEYS)}")
     views = _views(raw.get("views", []), problems)
     token = _token(server, problems)
+    state_dir = _state_dir(server, problems)
     checks: list[CheckConfig] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries):
@@ -166,18 +182,24 @@ def parse_config(text: str, source: str) -> Config:
         spec = _validate_check(entry, where, problems)
         if spec is None:
             continue
+        if spec.name == MAINTENANCE:
+            problems.append(
+                f"{key_path((*where, 'name'))}: {MAINTENANCE!r} is the name of maintenance mode's "
+                "own check; choose another"
+            )
         if spec.name in seen:
             problems.append(f"{key_path((*where, 'name'))}: duplicate check name {spec.name!r}")
         seen.add(spec.name)
         timing = _timing(spec, scheduler, where, problems)
-        checks.append(CheckConfig(spec, timing))
+        checks.append(CheckConfig(spec, timing, _thresholds(spec, scheduler)))
     _check_default_timing(scheduler, problems)
+    sinks = parse_sinks(raw.get("notify", []), [c.spec.name for c in checks], problems)
     if problems:
         raise ConfigError(source, problems)
-    return Config(source, server, scheduler, logging, tuple(checks), views, token)
+    return Config(source, server, scheduler, logging, tuple(checks), views, token, sinks, state_dir)
 
 
-TOP_LEVEL_KEYS = frozenset({"server", "scheduler", "logging", "checks", "views"})
+TOP_LEVEL_KEYS = frozenset({"server", "scheduler", "logging", "checks", "views", "notify"})
 RESERVED_PATHS = (
     "/ext/health",
     "/ext/health/health",
@@ -220,6 +242,23 @@ def _token(server: ServerConfig, problems: list[str]) -> str | None:
         problems.append(f"server.token_file: {server.token_file} is empty")
         return None
     return token
+
+
+def _state_dir(server: ServerConfig, problems: list[str]) -> str | None:
+    """Where state that outlives a restart is kept: [server] state_dir, else $STATE_DIRECTORY."""
+    if server.state_dir is not None:
+        path, key = server.state_dir, "server.state_dir"
+    else:
+        # systemd sets it for StateDirectory= (a colon-separated list: the first is ours).
+        path = os.environ.get(ENV_STATE_DIRECTORY, "").split(":")[0]
+        key = f"${ENV_STATE_DIRECTORY} (server.state_dir)"
+    if not path:
+        return None
+    problem = check_state_dir(path)
+    if problem is not None:
+        problems.append(f"{key}: {problem}")
+        return None
+    return path
 
 
 def _section(
@@ -277,6 +316,12 @@ def _timing(
             f"than 0s and shorter than the interval ({format_duration(interval)})"
         )
     return Timing(interval=interval, timeout=timeout, initial_delay=delay)
+
+
+def _thresholds(spec: CheckSpec, defaults: SchedulerConfig) -> Thresholds:
+    failures = spec.failures_before_critical or defaults.failures_before_critical
+    successes = spec.successes_before_passing or defaults.successes_before_passing
+    return Thresholds(failures, successes)
 
 
 def _check_default_timing(defaults: SchedulerConfig, problems: list[str]) -> None:

@@ -14,10 +14,12 @@ from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.children import Children
 from healthd.config import Config, address
-from healthd.rpc import Limits
+from healthd.maintenance import Maintenance
+from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
+from healthd.rpc import Limits, maintenance_method
 from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler
-from healthd.server import create_app
+from healthd.server import DEFAULT_PREFIX, create_app
 from healthd.store import Entry, Store
 from healthd.views import View
 
@@ -43,12 +45,18 @@ class Daemon:
         self.http = SharedSession()
         self.children = Children()
         self._env = CheckEnv(progress=self.progress, http=self.http, children=self.children)
-        self.checks: list[Check] = [build_check(c.spec, c.timing, self._env) for c in config.checks]
-        self.store = Store(_entry(c) for c in self.checks)
+        self.checks: list[Check] = [
+            build_check(c.spec, c.timing, self._env, c.thresholds) for c in config.checks
+        ]
+        self.store = Store((_entry(c) for c in self.checks), config.scheduler.history)
         self.runner = Runner(
             self.store, config.scheduler.worker_threads, config.scheduler.user_worker_threads
         )
         self.scheduler = Scheduler(self.runner, self.progress)
+        self.notifications = Notifications(self.store, build_sinks(config.notify))
+        self.maintenance = Maintenance(
+            self.store.set_maintenance, config.state_dir, self.notifications.hold
+        )
 
     def status(self) -> str:
         """One line for systemd's STATUS=: how many checks, how many passing."""
@@ -64,8 +72,11 @@ class Daemon:
 
     async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
         """aiohttp cleanup context: the scheduler runs exactly as long as the app."""
+        self.notifications.start()
+        self.maintenance.restore()
         self.scheduler.start(self.checks)
         yield
+        self.maintenance.close()
         await self.close()
 
     async def apply(self, new: Config) -> Changes:
@@ -79,26 +90,38 @@ class Daemon:
         current = {check.name: check for check in self.checks}
         # Build everything first: if a check cannot be built, nothing has changed yet.
         checks = [
-            current[name] if name in kept else build_check(item.spec, item.timing, self._env)
+            current[name]
+            if name in kept
+            else build_check(item.spec, item.timing, self._env, item.thresholds)
             for name, item in fresh.items()
         ]
         for name in removed + changed:
             self.scheduler.remove(name)
         await self.runner.cancel(set(removed + changed))
+        self.notifications.forget(removed)
         self.store.set_entries((_entry(check) for check in checks), keep=kept)
+        self.store.history.resize(new.scheduler.history)
         by_name = {check.name: check for check in checks}
         for name in changed + added:
             self.scheduler.add(by_name[name])
         self.checks = checks
-        # Routes and the listening socket are not rebuilt: [server], [[views]] and the token
-        # keep their running values until a restart.
+        # Routes, the listening socket and the sinks are not rebuilt: [server], [[views]], the
+        # token and [[notify]] keep their running values until a restart.
         running = self.config
-        self.config = replace(new, server=running.server, views=running.views, token=running.token)
+        self.config = replace(
+            new,
+            server=running.server,
+            views=running.views,
+            token=running.token,
+            notify=running.notify,
+            state_dir=running.state_dir,
+        )
         return Changes(added=added, changed=changed, removed=removed, kept=kept)
 
     async def close(self) -> None:
         """Stop scheduling, cancel runs under way, kill what checks started, close clients."""
         self.scheduler.stop()
+        await self.notifications.stop()
         await self.runner.close()
         await self.children.close()
         await self.http.close()
@@ -106,6 +129,8 @@ class Daemon:
     def app(self, port: int | None = None) -> web.Application:
         """The HTTP application serving this daemon's store (on `port` if not the configured)."""
         server = self.config.server
+        origin = f"http://{address(server.host, server.port if port is None else port)}"
+        self.notifications.set_generator_url(f"{origin}{DEFAULT_PREFIX}")
         return create_app(
             self.store,
             max_body_bytes=self.config.server.max_body_bytes,
@@ -117,9 +142,11 @@ class Daemon:
                 max_response_bytes=self.config.server.max_response_bytes,
             ),
             body_timeout=self.config.server.header_timeout,
-            origin=f"http://{address(server.host, server.port if port is None else port)}",
+            origin=origin,
+            collectors=[NotificationsCollector(self.notifications)],
+            write_methods={"healthd.maintenance": maintenance_method(self.maintenance)},
         )
 
 
 def _entry(check: Check) -> Entry:
-    return Entry(check.name, check.kind, check.tags, check.critical)
+    return Entry(check.name, check.kind, check.tags, check.critical, check.thresholds)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import (
     CollectorRegistry,
@@ -46,13 +46,7 @@ class StoreCollector(Collector):
             '"application" the untagged ones, any other tag its own plus the untagged ones',
             labels=["check", "tag"],
         )
-        healthy = GaugeMetricFamily(
-            "healthd_healthy",
-            "1 exactly when GET on the kind's path answers 200 (degraded counts as healthy)",
-            labels=["kind"],
-        )
         for kind in KINDS:
-            healthy.add_metric([kind], 1.0 if self._store.answer(kind).healthy else 0.0)
             items = self._store.select(kind)
             by_tag: dict[str, int] = {}
             untagged = sum(1 for entry, record in items if not record.passed and not entry.tags)
@@ -70,13 +64,34 @@ class StoreCollector(Collector):
             failing.add_metric([kind, "application"], untagged)
             for tag, count in sorted(by_tag.items()):
                 failing.add_metric([kind, tag], count + untagged)
-        yield from (healthy, up, duration, contiguous, runs, failures, failing)
+        yield from answer_metrics(self._store)
+        yield from (up, duration, contiguous, runs, failures, failing)
 
 
-def registry_for(store: Store) -> CollectorRegistry:
-    """A registry of the store's metrics plus the standard process, platform and GC ones."""
+def answer_metrics(store: Store) -> Iterator[Metric]:
+    """`healthd_healthy{kind}` (1 exactly when that kind's GET answers 200) and
+    `healthd_maintenance` (1 while maintenance mode is on)."""
+    healthy = GaugeMetricFamily(
+        "healthd_healthy",
+        "1 exactly when GET on the kind's path answers 200 (degraded counts as healthy)",
+        labels=["kind"],
+    )
+    for kind in KINDS:
+        healthy.add_metric([kind], 1.0 if store.answer(kind).healthy else 0.0)
+    yield healthy
+    yield GaugeMetricFamily(
+        "healthd_maintenance",
+        "1 while maintenance mode is on (health and readiness answer 503)",
+        value=0.0 if store.maintenance is None else 1.0,
+    )
+
+
+def registry_for(store: Store, collectors: Sequence[Collector] = ()) -> CollectorRegistry:
+    """A registry of the store's metrics (and `collectors`), plus process, platform and GC ones."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store))
+    for collector in collectors:
+        registry.register(collector)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)

@@ -69,6 +69,52 @@ CHECKS_RESULT = {
 }
 
 
+STATE = {"enum": ["passing", "degraded", "failing"]}
+
+HISTORY_RESULT = {
+    "name": "history",
+    "schema": {
+        "type": "object",
+        "properties": {
+            "checks": {
+                "type": "object",
+                "description": "Per check its last runs, newest first.",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "timestamp": {"type": "string", "format": "date-time"},
+                            "duration": {"type": "integer", "minimum": 0},
+                            "passed": {"type": "boolean"},
+                            "error": {"type": "string"},
+                            "message": {"description": "What the run returned (any JSON)."},
+                        },
+                        "required": ["timestamp", "duration", "passed"],
+                    },
+                },
+            },
+            "transitions": {
+                "type": "array",
+                "description": "The last 100 state changes, newest first.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "check": {"type": "string"},
+                        "from": STATE,
+                        "to": STATE,
+                        "at": {"type": "string", "format": "date-time"},
+                        "error": {"type": "string"},
+                    },
+                    "required": ["check", "from", "to", "at"],
+                },
+            },
+        },
+        "required": ["checks", "transitions"],
+    },
+}
+
+
 def _kind_method(kind: str) -> dict[str, Any]:
     return {
         "name": f"health.{kind}",
@@ -95,6 +141,59 @@ DOCUMENT: dict[str, Any] = {
             "summary": "Every configured check: its kind, tags and whether it is critical.",
             "params": [],
             "result": CHECKS_RESULT,
+        },
+        {
+            "name": "healthd.history",
+            "summary": "The last runs of each check and the last state changes, newest first.",
+            "paramStructure": "by-name",
+            "params": [
+                {
+                    "name": "checks",
+                    "description": "Only these checks (default: all); unknown names are an error.",
+                    "required": False,
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                },
+                {
+                    "name": "limit",
+                    "description": "At most this many runs per check, and transitions.",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+            ],
+            "result": HISTORY_RESULT,
+        },
+        {
+            "name": "healthd.maintenance",
+            "summary": "Turn maintenance mode on or off (a write: token, or loopback without one).",
+            "description": "While on, health and readiness answers carry a failing check "
+            "`maintenance`, so they answer 503; liveness is untouched; notifications are held.",
+            "paramStructure": "by-name",
+            "params": [
+                {"name": "enable", "required": True, "schema": {"type": "boolean"}},
+                {
+                    "name": "reason",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 500},
+                },
+                {
+                    "name": "duration",
+                    "description": 'Turn it off by itself after this long, e.g. "30m".',
+                    "required": False,
+                    "schema": {"type": ["string", "number"]},
+                },
+            ],
+            "result": {
+                "name": "maintenance",
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "enabled": {"type": "boolean"},
+                        "reason": {"type": "string"},
+                        "until": TIMESTAMP,
+                    },
+                    "required": ["enabled", "reason", "until"],
+                },
+            },
         },
     ],
 }

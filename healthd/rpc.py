@@ -6,7 +6,7 @@ import inspect
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +17,11 @@ from jsonrpcserver.sentinels import NODATA
 from oslash.either import Left
 
 from healthd.checks.base import KINDS, Kind
+from healthd.durations import parse_duration
+from healthd.maintenance import Maintenance
 from healthd.openrpc import document_json
 from healthd.store import Store
+from healthd.writes import Authorize, Caller
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -84,6 +87,7 @@ def health_methods(store: Store, endpoint: str = "/ext/health") -> dict[str, Met
 
     methods["healthd.checks"] = checks
     methods["rpc.discover"] = discover
+    methods["healthd.history"] = _history_method(store)
     return methods
 
 
@@ -99,6 +103,58 @@ def _kind_method(store: Store, kind: Kind) -> Method:
     method.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
     method.__name__ = f"health_{kind}"
     return method
+
+
+def _history_method(store: Store) -> Method:
+    def history(checks: Any = None, limit: Any = None) -> Any:
+        if checks is not None and not (
+            isinstance(checks, list) and all(isinstance(name, str) for name in checks)
+        ):
+            return InvalidParams("checks must be a list of check names")
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
+        ):
+            return InvalidParams("limit must be a positive integer")
+        known = store.names()
+        if checks is not None:
+            unknown = sorted(set(checks) - set(known))
+            if unknown:
+                return InvalidParams(f"unknown checks: {', '.join(unknown)}")
+        return Success(store.history.answer(known if checks is None else checks, limit))
+
+    return history
+
+
+MAX_REASON = 500
+
+
+def maintenance_method(maintenance: Maintenance) -> Callable[..., Any]:
+    """JSON-RPC `healthd.maintenance` `{"enable": bool, "reason": str, "duration": str}`."""
+
+    def method(enable: Any, reason: Any = "", duration: Any = None) -> Any:
+        if not isinstance(enable, bool):
+            return InvalidParams("enable must be true or false")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON:
+            return InvalidParams(f"reason must be a string of at most {MAX_REASON} characters")
+        if duration is not None and not enable:
+            return InvalidParams("duration applies only when enabling maintenance")
+        seconds = None
+        if duration is not None:
+            try:
+                seconds = parse_duration(duration)
+            except ValueError as exc:
+                return InvalidParams(f"duration: {exc}")
+            if seconds <= 0:
+                return InvalidParams("duration must be longer than 0s")
+        state = maintenance.enable(_printable(reason), seconds) if enable else maintenance.disable()
+        return Success(state.answer())
+
+    return method
+
+
+def _printable(text: str) -> str:
+    """The reason without control characters (it ends up in answers and log lines)."""
+    return "".join(ch if ch.isprintable() else " " for ch in text).strip()
 
 
 def id_json(request_id: Any) -> bytes:
@@ -194,6 +250,7 @@ class JsonRpc:
         version: Callable[[], int] | None = None,
         limits: Limits | None = None,
         pure: frozenset[str] = frozenset(),
+        writes: Mapping[str, Authorize] | None = None,
     ) -> None:
         self._methods = methods
         self._version = version
@@ -202,9 +259,15 @@ class JsonRpc:
         self._cache: dict[bytes, bytes | None] = {}
         self._memo: dict[tuple[str, bytes], bytes] = {}
         self._cache_version = -1
+        # Methods that change state: each request is authorised for its caller, never cached.
+        self._writes = dict(writes or {})
+        self._write_names = tuple(name.encode() for name in self._writes)
+        self._caller = Caller()
 
-    def handle(self, body: bytes) -> bytes | None:
+    def handle(self, body: bytes, caller: Caller | None = None) -> bytes | None:
         """Answer a single request or a batch; the same bytes in the same state, the same answer."""
+        if any(name in body for name in self._write_names):
+            return self.dispatch(body, caller=caller)
         if self._version is None:
             return self.dispatch(body)
         version = self._version()
@@ -222,8 +285,11 @@ class JsonRpc:
             self._cache[body] = answer
         return answer  # type: ignore[return-value]
 
-    def dispatch(self, body: bytes, memo: bool = False) -> bytes | None:
+    def dispatch(
+        self, body: bytes, memo: bool = False, caller: Caller | None = None
+    ) -> bytes | None:
         """Answer through jsonrpcserver (with `memo`, read methods' results may come from it)."""
+        self._caller = caller or Caller()
         one = self._memoised if memo and self._pure else self._one
         try:
             request = parse(body)
@@ -298,6 +364,13 @@ class JsonRpc:
         )
 
     def _one(self, request: Any) -> bytes | None:
+        if isinstance(request, dict) and request.get("method") in self._writes:
+            refusal = self._writes[request["method"]](self._caller, request.get("params"))
+            if refusal is not None:
+                # A refused notification is not run and, like any notification, not answered.
+                if "id" not in request:
+                    return None
+                return error_response(UNAUTHORIZED, readable_id(request), data=refusal)
         response = self._dispatch(request)
         if response is None:
             return None

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.registry import Collector
 
 from healthd import bad_requests
 from healthd.checks.base import Kind
@@ -26,6 +27,7 @@ from healthd.rpc import (
 )
 from healthd.store import Store
 from healthd.views import View
+from healthd.writes import Caller, WriteAccess, bearer
 
 DEFAULT_PREFIX = "/ext/health"
 DEFAULT_LIMITS = Limits()
@@ -80,17 +82,24 @@ def create_app(
     limits: Limits = DEFAULT_LIMITS,
     body_timeout: float = 10.0,
     origin: str = "",
+    collectors: Sequence[Collector] = (),
+    write_methods: Mapping[str, Method] | None = None,
 ) -> web.Application:
-    """The health application; `background` (the scheduler) lives as long as the app."""
+    """The health application; `background` (the scheduler) lives as long as the app.
+
+    `write_methods` change state: only callers the write rule allows may call them (§10).
+    """
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
     app[BAD_REQUESTS] = bad_requests.BadRequests()
     reads = health_methods(store, f"{origin}{prefix}")
+    writes = WriteAccess(token)
     app[RPC] = JsonRpc(
-        {**reads, **(extra_methods or {})},
+        {**reads, **(extra_methods or {}), **(write_methods or {})},
         version=lambda: store.version,
         limits=limits,
-        pure=frozenset(reads.keys() - (extra_methods or {}).keys()),
+        pure=frozenset(reads.keys() - (extra_methods or {}).keys() - (write_methods or {}).keys()),
+        writes={name: writes.authorize for name in write_methods or {}},
     )
     access = Access(token)
     if background is not None:
@@ -108,7 +117,7 @@ def create_app(
     for view in views:
         _add_get(app.router.add_resource(view.path), _view_handler(view, access))
         app.router.add_route("*", view.path, _not_allowed("GET, HEAD"))
-    _add_get(app.router.add_resource("/metrics"), _metrics_handler(store, access))
+    _add_get(app.router.add_resource("/metrics"), _metrics_handler(store, access, collectors))
     app.router.add_route("*", "/metrics", _not_allowed("GET, HEAD"))
     app.router.add_route("*", "/{path:.*}", _not_found)
     return app
@@ -148,8 +157,8 @@ def _view_handler(view: View, access: Access) -> Handler:
     return get
 
 
-def _metrics_handler(store: Store, access: Access) -> Handler:
-    registry = registry_for(store)
+def _metrics_handler(store: Store, access: Access, collectors: Sequence[Collector]) -> Handler:
+    registry = registry_for(store, collectors)
 
     async def metrics(request: web.Request) -> web.Response:
         if not access.allows(request):
@@ -199,7 +208,8 @@ def _post_handler(
                 401,
                 **{"WWW-Authenticate": "Bearer"},
             )
-        answer = rpc.handle(body)
+        caller = Caller(request.remote, bearer(request.headers.get("Authorization", "")))
+        answer = rpc.handle(body, caller)
         if answer is None:
             return web.Response(status=204)
         return json_response(answer)

@@ -22,7 +22,7 @@ from healthd.children import become_subreaper
 from healthd.config import Config, ConfigError, address, load_config
 from healthd.daemon import Daemon
 from healthd.listener import AcceptErrors, Limiter, Listener, raise_fd_limit
-from healthd.notify import Notifier, watchdog_interval
+from healthd.sd_notify import Notifier, watchdog_interval
 from healthd.server import BAD_REQUESTS
 
 log = structlog.get_logger("healthd")
@@ -169,12 +169,14 @@ class Service:
             new.server != old.server
             or new.views != old.views
             or new.token != old.token
+            or new.notify != old.notify
+            or new.state_dir != old.state_dir
             or any(getattr(new.scheduler, k) != getattr(old.scheduler, k) for k in threads)
         ):
             # Only that access settings changed is logged, never the token itself.
             log.warning(
-                "[server], [[views]], access or worker thread settings changed; restart healthd to "
-                "apply them",
+                "[server], [[views]], [[notify]], access or worker thread settings changed; "
+                "restart healthd to apply them",
                 running=old.server.model_dump(),
                 configured=new.server.model_dump(),
             )

@@ -1,7 +1,8 @@
-"""The latest record of every check: the daemon's only mutable state, kept rendered as bytes."""
+"""The latest record and history of every check: the daemon's only mutable state."""
 
 from __future__ import annotations
 
+import bisect
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -10,14 +11,26 @@ import structlog
 
 from healthd.checks.base import KINDS, Kind
 from healthd.durations import format_duration
+from healthd.history import DEFAULT_RUNS, History, State, Transition
 from healthd.render import check_entry, result_body
-from healthd.result import NOT_YET_RUN, Outcome, Record, advance
+from healthd.result import (
+    NO_HYSTERESIS,
+    NOT_YET_RUN,
+    NOT_YET_RUN_ERROR,
+    Outcome,
+    Record,
+    Thresholds,
+    advance,
+)
 
 log = structlog.get_logger("healthd.store")
 
 FILTER_CACHE_SIZE = 64
+MAINTENANCE = "maintenance"  # the synthetic check maintenance mode adds; no check may take it
+MAINTENANCE_KINDS: tuple[Kind, ...] = ("health", "readiness")
 
 Listener = Callable[[str, Record], None]
+TransitionListener = Callable[[Transition], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +41,13 @@ class Entry:
     kind: Kind
     tags: frozenset[str]
     critical: bool = True
+    thresholds: Thresholds = NO_HYSTERESIS
+
+    def state(self, record: Record) -> State:
+        """passing; degraded (a non-critical or WARNING failure); or failing."""
+        if record.passed:
+            return "passing"
+        return "failing" if self.counts_against(record) else "degraded"
 
     def counts_against(self, record: Record) -> bool:
         """True when this record makes answers unhealthy (not merely degraded)."""
@@ -46,7 +66,7 @@ class Answer:
 class Store:
     """Records by check name; answers per kind (and tag filter) are rendered once per change."""
 
-    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+    def __init__(self, entries: Iterable[Entry] = (), history: int = DEFAULT_RUNS) -> None:
         self._entries: dict[str, Entry] = {}
         self._records: dict[str, Record] = {}
         self._rendered: dict[str, bytes] = {}
@@ -57,6 +77,10 @@ class Store:
         self._answers: dict[Kind, Answer | None] = dict.fromkeys(KINDS)
         self._filtered: OrderedDict[tuple[Kind, frozenset[str]], tuple[int, Answer]] = OrderedDict()
         self._listeners: list[Listener] = []
+        self._transition_listeners: list[TransitionListener] = []
+        self.history = History(history)
+        self.maintenance: Record | None = None
+        self._maintenance_entry: bytes | None = None
         self._runs: dict[str, int] = {}
         self._failures: dict[str, int] = {}
         self.version = 0
@@ -66,6 +90,11 @@ class Store:
         """Call `listener(name, record)` after every recorded run; returns the unsubscriber."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def on_transition(self, listener: TransitionListener) -> Callable[[], None]:
+        """Call `listener(transition)` on every state change; returns the unsubscriber."""
+        self._transition_listeners.append(listener)
+        return lambda: self._transition_listeners.remove(listener)
 
     def set_entries(self, entries: Iterable[Entry], keep: Iterable[str] = ()) -> None:
         """Track exactly these checks; records of names in `keep` survive, others start afresh."""
@@ -77,6 +106,7 @@ class Store:
             for name in self._entries
         }
         self._rendered = {name: check_entry(name, rec) for name, rec in self._records.items()}
+        self.history.track(self._entries, kept)
         self._runs = {
             name: self._runs.get(name, 0) if name in kept else 0 for name in self._entries
         }
@@ -111,11 +141,12 @@ class Store:
         if entry is None:  # removed by a reload while it ran
             return NOT_YET_RUN
         before = self._records[name]
-        after = advance(before, outcome, finished_ns, duration_ns)
+        after = advance(before, outcome, finished_ns, duration_ns, entry.thresholds)
         self._records[name] = after
         self._runs[name] += 1
         self._failures[name] += 0 if after.passed else 1
         self._rendered[name] = check_entry(name, after)
+        self.history.add(name, outcome, finished_ns, duration_ns)
         for group, member in (
             (self._failing[entry.kind], not after.passed),
             (self._unhealthy[entry.kind], entry.counts_against(after)),
@@ -126,22 +157,33 @@ class Store:
                 group.discard(name)
         self._answers[entry.kind] = None
         self.version += 1
-        self._log_transition(entry, before, after)
+        transition = _transition(entry, before, after)
+        if transition is not None:
+            _log_transition(transition, before)
+            self.history.transitions.append(transition)
+            for on_transition in self._transition_listeners:
+                on_transition(transition)
         for listener in self._listeners:
             listener(name, after)
         return after
+
+    def set_maintenance(self, record: Record | None) -> None:
+        """Show (or, with None, stop showing) the synthetic `maintenance` check.
+
+        It fails health and readiness answers, as a global check; liveness never shows it.
+        """
+        self.maintenance = record
+        self._maintenance_entry = None if record is None else check_entry(MAINTENANCE, record)
+        self._invalidate_all()
 
     def answer(self, kind: Kind, tags: Sequence[str] | None = None) -> Answer:
         """The result object for a kind, optionally filtered by tags (global checks always in)."""
         if not tags:
             cached = self._answers[kind]
             if cached is None:
-                names = self._by_kind[kind]
                 healthy = not self._unhealthy[kind]
-                cached = Answer(
-                    result_body([self._rendered[n] for n in names], healthy),
-                    healthy,
-                    healthy and bool(self._failing[kind]),
+                cached = self._build(
+                    kind, self._by_kind[kind], healthy, healthy and bool(self._failing[kind])
                 )
                 self._answers[kind] = cached
             return cached
@@ -154,23 +196,32 @@ class Store:
         selected = [n for n in self._by_kind[kind] if self._selected(n, key[1])]
         healthy = not any(n in self._unhealthy[kind] for n in selected)
         degraded = healthy and any(n in self._failing[kind] for n in selected)
-        found = Answer(
-            result_body([self._rendered[n] for n in selected], healthy), healthy, degraded
-        )
+        found = self._build(kind, selected, healthy, degraded)
         self._filtered[key] = (version, found)
         self._filtered.move_to_end(key)
         if len(self._filtered) > FILTER_CACHE_SIZE:
             self._filtered.popitem(last=False)
         return found
 
-    def select(self, kind: Kind, tags: Sequence[str] | None = None) -> list[tuple[Entry, Record]]:
-        """The checks of a kind (tag-filtered, global ones always in) with records, by name."""
+    def select(
+        self, kind: Kind, tags: Sequence[str] | None = None, *, maintenance: bool = False
+    ) -> list[tuple[Entry, Record]]:
+        """The checks of a kind (tag-filtered, global ones always in) with records, by name;
+        with `maintenance`, the synthetic maintenance check too while it is shown."""
         wanted = frozenset(tags or ())
-        return [
-            (self._entries[name], self._records[name])
-            for name in self._by_kind[kind]
-            if not wanted or self._selected(name, wanted)
-        ]
+        names = [n for n in self._by_kind[kind] if not wanted or self._selected(n, wanted)]
+        items = [(self._entries[name], self._records[name]) for name in names]
+        if maintenance and self.maintenance is not None and kind in MAINTENANCE_KINDS:
+            at = bisect.bisect(names, MAINTENANCE)
+            items.insert(at, (Entry(MAINTENANCE, kind, frozenset()), self.maintenance))
+        return items
+
+    def _build(self, kind: Kind, names: list[str], healthy: bool, degraded: bool) -> Answer:
+        entries = [self._rendered[n] for n in names]
+        if self._maintenance_entry is not None and kind in MAINTENANCE_KINDS:
+            entries.insert(bisect.bisect(names, MAINTENANCE), self._maintenance_entry)
+            healthy = degraded = False
+        return Answer(result_body(entries, healthy), healthy, degraded)
 
     def totals(self, name: str) -> tuple[int, int]:
         """(runs, failed runs) of a check since it was added or last changed."""
@@ -190,23 +241,38 @@ class Store:
         self._answers = dict.fromkeys(KINDS)
         self._filtered.clear()
 
-    @staticmethod
-    def _log_transition(entry: Entry, before: Record, after: Record) -> None:
-        if after.passed and not before.passed:
-            since = before.time_of_first_failure_ns
-            if since is None or after.timestamp_ns is None:  # its first run: it never failed
-                log.info("check started passing", check=entry.name, kind=entry.kind)
-                return
-            log.info(
-                "check started passing",
-                check=entry.name,
-                kind=entry.kind,
-                failed_for=failed_for(after.timestamp_ns - since),
-            )
-        elif not after.passed and (before.passed or before.timestamp_ns is None):
-            log.warning(
-                "check started failing", check=entry.name, kind=entry.kind, error=after.error
-            )
+
+def _log_transition(transition: Transition, before: Record) -> None:
+    """Log a change between passing and not passing once (degraded and failing alike)."""
+    check, kind = transition.check, transition.kind
+    if transition.to_state == "passing":
+        if before.timestamp_ns is None or before.since_ns is None:  # its first run: never failed
+            log.info("check started passing", check=check, kind=kind)
+        else:
+            failed = failed_for(transition.at_ns - before.since_ns)
+            log.info("check started passing", check=check, kind=kind, failed_for=failed)
+    elif transition.from_state == "passing" or transition.first:
+        log.warning("check started failing", check=check, kind=kind, error=transition.error)
+
+
+def _transition(entry: Entry, before: Record, after: Record) -> Transition | None:
+    """The state change one run made, if any; leaving "not yet run" always counts as one."""
+    was, now = entry.state(before), entry.state(after)
+    first = before.error == NOT_YET_RUN_ERROR and after.error != NOT_YET_RUN_ERROR
+    if was == now and not first:
+        return None
+    assert after.timestamp_ns is not None
+    return Transition(
+        check=entry.name,
+        kind=entry.kind,
+        tags=entry.tags,
+        from_state=was,
+        to_state=now,
+        at_ns=after.timestamp_ns,
+        error=after.error,
+        contiguous_failures=after.contiguous_failures,
+        first=first,
+    )
 
 
 def failed_for(nanoseconds: int) -> str:

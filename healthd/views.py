@@ -32,4 +32,5 @@ class View:
         if fmt == "avalanche":
             answer = self._store.answer(kind, self._tags)
             return Rendered(answer.body, 200 if answer.healthy else 503, answer.healthy)
-        return FORMATS[fmt](self._store.select(kind, self._tags), self._instance_id)
+        items = self._store.select(kind, self._tags, maintenance=True)
+        return FORMATS[fmt](items, self._instance_id)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from healthd.notify import Notifier, watchdog_interval
+from healthd.sd_notify import Notifier, watchdog_interval
 from tests.conftest import PATIENCE, config_text, free_port, until
 from tests.test_checks import pid_alive
 

@@ -60,6 +60,11 @@ def test_unit_is_notify_with_watchdog_reload_and_restart() -> None:
     assert re.search(r"^WatchdogSec=\d+s$", text, re.M)
 
 
+def test_unit_gives_healthd_a_state_directory() -> None:
+    text = UNIT.read_text()
+    assert "StateDirectory=healthd" in text.splitlines()
+
+
 def test_drop_in_example_only_names_service_settings() -> None:
     text = (ROOT / "systemd" / "command-checks.conf.example").read_text()
     assert text.count("[Service]") == 1

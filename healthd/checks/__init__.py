@@ -31,6 +31,7 @@ from healthd.checks import (
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
 from healthd.checks.chains import avalanche, bitcoin, cosmos, evm, solana
+from healthd.result import NO_HYSTERESIS, Thresholds
 
 ENTRY_POINT_GROUP = "healthd.checks"
 log = structlog.get_logger("healthd.checks")
@@ -110,7 +111,9 @@ def check_types() -> dict[str, CheckType]:
     return types
 
 
-def build_check(spec: CheckSpec, timing: Timing, env: CheckEnv) -> Check:
+def build_check(
+    spec: CheckSpec, timing: Timing, env: CheckEnv, thresholds: Thresholds = NO_HYSTERESIS
+) -> Check:
     """Turn a validated spec into a runnable check."""
     probe = check_types()[spec.type].build(spec, replace(env, timing=timing))
     return Check(
@@ -124,4 +127,5 @@ def build_check(spec: CheckSpec, timing: Timing, env: CheckEnv) -> Check:
         critical=spec.critical,
         user_code=spec.type == "python" or spec.type not in BUILTIN_TYPES,
         secrets=spec.secrets(),
+        thresholds=thresholds,
     )

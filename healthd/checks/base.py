@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from healthd.checks.chains.references import ReferenceHeights
 from healthd.children import Children
 from healthd.durations import parse_duration
+from healthd.result import NO_HYSTERESIS, Thresholds
 
 Kind = Literal["health", "readiness", "liveness"]
 KINDS: tuple[Kind, ...] = ("health", "readiness", "liveness")
@@ -61,6 +62,9 @@ class CheckSpec(BaseModel):
     timeout: Duration | None = None
     initial_delay: Duration | None = None
     critical: bool = True
+    # Hysteresis overrides of the [scheduler] defaults (see healthd.result.Thresholds).
+    failures_before_critical: Annotated[int, Field(ge=1, strict=True)] | None = None
+    successes_before_passing: Annotated[int, Field(ge=1, strict=True)] | None = None
 
     def target(self) -> str:
         """What the check looks at, for `healthd validate` (secrets redacted)."""
@@ -94,6 +98,7 @@ class Check:
     critical: bool = True
     user_code: bool = False  # runs code healthd does not ship (python checks, plugin types)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # scrubbed from every outcome
+    thresholds: Thresholds = NO_HYSTERESIS
 
 
 class Progress(Protocol):

@@ -8,7 +8,7 @@ import time
 
 import structlog
 
-log = structlog.get_logger("healthd.notify")
+log = structlog.get_logger("healthd.sd_notify")
 
 
 class Notifier:

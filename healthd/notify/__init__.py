@@ -1,0 +1,1 @@
+"""Announcing state changes to other systems: webhooks and Alertmanager (contract §10)."""

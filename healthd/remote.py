@@ -1,0 +1,93 @@
+"""`healthd maintenance on|off`: change a running daemon's state over JSON-RPC.
+
+Kept light on purpose (urllib and orjson only): it runs from shell scripts and upgrade hooks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.error
+import urllib.request
+from typing import Any, TextIO
+
+import orjson
+
+EXIT_OK, EXIT_REFUSED = 0, 2
+DEFAULT_URL = "http://127.0.0.1:9660/ext/health"
+ENV_TOKEN = "HEALTHD_TOKEN"
+
+
+class Refused(Exception):
+    """The daemon could not be asked, or said no: the text says why."""
+
+
+def read_token(token_file: str | None) -> str | None:
+    """The token from --token-file, else $HEALTHD_TOKEN."""
+    if token_file:
+        with open(token_file, encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    return os.environ.get(ENV_TOKEN, "").strip() or None
+
+
+def call(url: str, method: str, params: Any, token: str | None, timeout: float = 10.0) -> Any:
+    """One JSON-RPC request; its result, or Refused naming the reason."""
+    body = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = orjson.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            answer = orjson.loads(exc.read())
+        except orjson.JSONDecodeError:
+            raise Refused(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc.strerror or exc
+        raise Refused(f"cannot reach {url}: {cause}") from None
+    except orjson.JSONDecodeError:
+        raise Refused(f"{url} did not answer as healthd does") from None
+    if not isinstance(answer, dict):
+        raise Refused(f"{url} did not answer as healthd does")
+    if "error" in answer:
+        error = answer["error"]
+        data = error.get("data")
+        raise Refused(f"{error.get('message')}" + (f": {data}" if data else ""))
+    return answer.get("result")
+
+
+def maintenance(
+    url: str,
+    token_file: str | None,
+    enable: bool,
+    reason: str | None = None,
+    duration: str | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """`healthd maintenance on|off`: prints the resulting state; exit 0, or 2 with the reason."""
+    params: dict[str, Any] = {"enable": enable}
+    if reason is not None:
+        params["reason"] = reason
+    if duration is not None:
+        params["duration"] = duration
+    try:
+        state = call(url, "healthd.maintenance", params, read_token(token_file))
+    except OSError as exc:  # the token file
+        print(f"healthd: cannot read the token file: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Refused as exc:
+        print(f"healthd: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if not state.get("enabled"):
+        print("maintenance off", file=out)
+    else:
+        text = "maintenance on"
+        if state.get("reason"):
+            text += f": {state['reason']}"
+        if state.get("until"):
+            text += f" (until {state['until']})"
+        print(text, file=out)
+    return EXIT_OK

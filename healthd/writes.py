@@ -1,0 +1,73 @@
+"""Who may change healthd's state over JSON-RPC (maintenance; reports later): contract §10."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+NO_TOKEN_REFUSAL = (
+    "writes are accepted only from loopback clients while no token is configured; "
+    "set [server] token_file (or $HEALTHD_TOKEN) to allow them from elsewhere"
+)
+TOKEN_REFUSAL = "this method needs the bearer token (Authorization: Bearer <token>)"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request: the client's address and the bearer token it carried, if any."""
+
+    address: str | None = None
+    bearer: str | None = field(default=None, repr=False)
+
+    @property
+    def loopback(self) -> bool:
+        """True for 127.0.0.0/8 and ::1 (an IPv4-mapped loopback address included)."""
+        if not self.address:
+            return False
+        try:
+            ip = ipaddress.ip_address(self.address.split("%")[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return ip.is_loopback
+
+
+# Decides one write request: None allows it, a text refuses it and says why.
+Authorize = Callable[[Caller, Any], str | None]
+
+
+class WriteAccess:
+    """With a token configured, a write must carry it; without one, only loopback may write."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = None if token is None else token.encode()
+
+    def refusal(self, caller: Caller, also: Iterable[str] = ()) -> str | None:
+        """Why the caller may not write (None: it may). `also`: more tokens that allow it,
+        such as a push check's own token."""
+        if self._token is None and not also:
+            return None if caller.loopback else NO_TOKEN_REFUSAL
+        given = (caller.bearer or "").encode()
+        accepted = [self._token] if self._token is not None else []
+        accepted += [token.encode() for token in also]
+        # Every token is compared, in constant time, whatever matched before it.
+        matches = [hmac.compare_digest(given, token) for token in accepted]
+        if any(matches):
+            return None
+        if self._token is None and caller.loopback:
+            return None
+        return TOKEN_REFUSAL
+
+    def authorize(self, caller: Caller, params: Any) -> str | None:
+        """The plain write rule as an `Authorize` (params do not matter)."""
+        return self.refusal(caller)
+
+
+def bearer(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, else None."""
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None

@@ -1,0 +1,178 @@
+"""A real Alertmanager receives healthd's alerts: the right labels, re-sent, then resolved."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from healthd.config import Config
+from healthd.daemon import Daemon
+from tests.conftest import PATIENCE, config_of, free_port, require
+from tests.test_notify import flag_check, notify_table, until
+
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+MINIMAL_CONFIG = """\
+route:
+  receiver: nobody
+  group_by: [check, instance]
+receivers:
+  - name: nobody
+"""
+
+
+class Alertmanager:
+    """A running Alertmanager and its API v2."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The active alerts (resolved ones are not listed)."""
+        with urllib.request.urlopen(f"{self.url}/api/v2/alerts", timeout=5) as response:
+            found: list[dict[str, Any]] = orjson.loads(response.read())
+        return found
+
+    def alert(self, check: str) -> dict[str, Any] | None:
+        return next((a for a in self.alerts() if a["labels"].get("check") == check), None)
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
+    binary = require(ALERTMANAGER, "prometheus-alertmanager")
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(MINIMAL_CONFIG)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    manager = Alertmanager(port)
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        try:
+            with urllib.request.urlopen(f"{manager.url}/-/ready", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            stderr = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"Alertmanager did not become ready: {stderr[-2000:]}")
+        time.sleep(0.05)
+    try:
+        yield manager
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+async def serve(aiohttp_client: Any) -> Callable[[Config], Any]:
+    async def start(config: Config) -> tuple[Daemon, Any]:
+        daemon = Daemon(config)
+        return daemon, await aiohttp_client(daemon.app())
+
+    return start
+
+
+async def poll(condition: Callable[[], Any], what: str) -> Any:
+    """Poll Alertmanager (blocking urllib, briefly) from the loop the daemon runs on."""
+    found: list[Any] = []
+
+    def check() -> bool:
+        value = condition()
+        found[:] = [value]
+        return bool(value)
+
+    await until(check, what, limit=PATIENCE)
+    return found[0]
+
+
+async def test_alerts_fire_with_labels_are_resent_and_resolve(
+    tmp_path: Path, alertmanager: Alertmanager, serve: Callable[[Config], Any]
+) -> None:
+    flag = tmp_path / "ok"
+    config = config_of(
+        flag_check("node.rpc", flag, tags=["node"]),
+        flag_check("optional", tmp_path / "never", critical=False),
+        extra=notify_table(
+            type="alertmanager", url=alertmanager.url, resend="1s", instance="node-1"
+        ),
+    )
+    daemon, _ = await serve(config)
+    alert = await poll(lambda: alertmanager.alert("node.rpc"), "the alert to fire")
+    assert alert["labels"] == {
+        "alertname": "HealthCheckFailing",
+        "check": "node.rpc",
+        "kind": "health",
+        "instance": "node-1",
+        "severity": "critical",
+    }
+    assert "exit code 1" in alert["annotations"]["description"]
+    assert alert["generatorURL"].startswith("http://127.0.0.1:")
+    assert alert["generatorURL"].endswith("/ext/health/health")
+    assert alert["status"]["state"] == "active"
+    warning = await poll(lambda: alertmanager.alert("optional"), "the degraded alert")
+    assert warning["labels"]["severity"] == "warning"
+
+    first_update, first_end = alert["updatedAt"], alert["endsAt"]
+    resent = await poll(
+        lambda: (a := alertmanager.alert("node.rpc")) and a["endsAt"] != first_end and a,
+        "a re-send to move endsAt",
+    )
+    assert resent["updatedAt"] != first_update
+    assert resent["startsAt"] == alert["startsAt"]
+
+    flag.touch()
+    await poll(lambda: alertmanager.alert("node.rpc") is None, "the alert to resolve")
+    assert daemon.store.get("node.rpc").passed
+    assert alertmanager.alert("optional") is not None
+    assert "node.rpc" not in daemon.notifications.sinks[0].firing  # type: ignore[attr-defined]
+
+
+async def test_during_maintenance_firing_alerts_stay_and_catch_up_after(
+    tmp_path: Path, alertmanager: Alertmanager, serve: Callable[[Config], Any]
+) -> None:
+    flag = tmp_path / "ok"
+    config = config_of(
+        flag_check("db", flag),
+        flag_check("cache", tmp_path / "cache-ok"),
+        extra=notify_table(type="alertmanager", url=alertmanager.url, resend="1s"),
+    )
+    daemon, _ = await serve(config)
+    (tmp_path / "cache-ok").touch()
+    alert = await poll(lambda: alertmanager.alert("db"), "the alert to fire")
+    await until(lambda: daemon.store.get("cache").passed, "cache to pass")
+    daemon.maintenance.enable("upgrade")
+    flag.touch()  # db recovers during maintenance: no resolve is sent yet …
+    (tmp_path / "cache-ok").unlink()  # … and cache fails: no alert yet
+    await until(lambda: daemon.store.get("db").passed, "db to pass")
+    await until(lambda: not daemon.store.get("cache").passed, "cache to fail")
+    resent = await poll(
+        lambda: (a := alertmanager.alert("db")) and a["endsAt"] != alert["endsAt"] and a,
+        "the firing alert to be re-sent during maintenance",
+    )
+    assert resent["status"]["state"] == "active"
+    assert alertmanager.alert("cache") is None
+    daemon.maintenance.disable()
+    await poll(lambda: alertmanager.alert("db") is None, "db's alert to resolve")
+    await poll(lambda: alertmanager.alert("cache"), "cache's alert to fire")
