@@ -1,6 +1,7 @@
-"""`healthd maintenance on|off`: change a running daemon's state over JSON-RPC.
+"""Talking to a running daemon: its endpoint, the token, one JSON-RPC call; `maintenance`.
 
-Kept light on purpose (urllib and orjson only): it runs from shell scripts and upgrade hooks.
+Kept light on purpose (urllib and orjson only): `healthd status`, `maintenance` and `report`
+run from shell scripts, cron and upgrade hooks.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, TextIO
 
@@ -15,6 +17,7 @@ import orjson
 
 EXIT_OK, EXIT_REFUSED = 0, 2
 DEFAULT_URL = "http://127.0.0.1:9660/ext/health"
+HEALTH_PATH = "/ext/health"
 ENV_TOKEN = "HEALTHD_TOKEN"
 
 
@@ -22,11 +25,25 @@ class Refused(Exception):
     """The daemon could not be asked, or said no: the text says why."""
 
 
+def endpoint(text: str) -> str:
+    """The JSON-RPC URL from `host:port`, `http://host:port`, either with the path or a slash."""
+    text = text.strip()
+    if "://" not in text:
+        text = "http://" + text
+    parts = urllib.parse.urlsplit(text)
+    path = parts.path.rstrip("/") or HEALTH_PATH
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
 def read_token(token_file: str | None) -> str | None:
-    """The token from --token-file, else $HEALTHD_TOKEN."""
+    """The token from --token-file, else $HEALTHD_TOKEN; Refused naming the file if unreadable."""
     if token_file:
-        with open(token_file, encoding="utf-8") as handle:
-            return handle.read().strip() or None
+        try:
+            with open(token_file, encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise Refused(f"cannot read the token file {token_file}: {reason}") from None
     return os.environ.get(ENV_TOKEN, "").strip() or None
 
 
@@ -74,10 +91,7 @@ def maintenance(
     if duration is not None:
         params["duration"] = duration
     try:
-        state = call(url, "healthd.maintenance", params, read_token(token_file))
-    except OSError as exc:  # the token file
-        print(f"healthd: cannot read the token file: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        state = call(endpoint(url), "healthd.maintenance", params, read_token(token_file))
     except Refused as exc:
         print(f"healthd: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -17,15 +16,14 @@ import orjson
 
 from healthd import table
 from healthd.durations import format_duration, human_duration
+from healthd.remote import Refused, endpoint, read_token
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_UNREACHABLE = 0, 1, 2
-HEALTH_PATH = "/ext/health"
 KINDS = ("health", "readiness", "liveness")
 WATCH_EVERY = 2.0  # seconds between refreshes of --watch
 
 
-class Unreachable(Exception):
-    """The daemon could not be asked: the text says why."""
+Unreachable = Refused  # the daemon could not be asked: the text says why
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +33,6 @@ class Snapshot:
     rows: list[dict[str, Any]]
     healthy: bool
     health: bytes  # the `health.health` result object exactly as the daemon sent it
-
-
-def endpoint(text: str) -> str:
-    """The JSON-RPC URL from `host:port`, `http://host:port`, either with the path or a slash."""
-    text = text.strip()
-    if "://" not in text:
-        text = "http://" + text
-    parts = urllib.parse.urlsplit(text)
-    path = parts.path.rstrip("/") or HEALTH_PATH
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 def fetch(url: str, token: str | None, timeout: float = 5.0) -> Snapshot:
@@ -157,18 +145,6 @@ def text(snapshot: Snapshot, url: str, *, width: int | None, color: bool) -> str
     lines = [f"healthd at {url}", *table.render(rows, width=width, color=color)]
     lines.append(table.summary(rows, snapshot.healthy))
     return "\n".join(lines)
-
-
-def read_token(token_file: str | None) -> str | None:
-    """The token from --token-file, else $HEALTHD_TOKEN."""
-    if token_file:
-        try:
-            with open(token_file, encoding="utf-8") as handle:
-                return handle.read().strip() or None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise Unreachable(f"cannot read the token file {token_file}: {reason}") from None
-    return os.environ.get("HEALTHD_TOKEN", "").strip() or None
 
 
 def run(

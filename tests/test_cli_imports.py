@@ -47,6 +47,10 @@ def test_status_loads_none_of_the_daemon() -> None:
     assert imported("status", "--url", f"127.0.0.1:{free_port()}") == []
 
 
+def test_maintenance_loads_none_of_the_daemon() -> None:
+    assert imported("maintenance", "off", "--url", f"127.0.0.1:{free_port()}") == []
+
+
 @pytest.mark.parametrize("heavy", ["aiohttp", "apscheduler", "jsonrpcserver", "prometheus_client"])
 def test_validate_loads_only_the_config_and_the_check_types(heavy: str) -> None:
     assert heavy not in imported("validate")

@@ -330,7 +330,7 @@ def test_status_watch_redraws_the_whole_screen_until_interrupted(
     ],
 )
 def test_endpoint_forms(given: str, url: str) -> None:
-    from healthd.status import endpoint
+    from healthd.remote import endpoint
 
     assert endpoint(given) == url
 
