@@ -59,6 +59,18 @@ def parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the daemon's health.health result"
     )
 
+    report_cmd = commands.add_parser(
+        "report", help="report to a ttl check of a running daemon (from cron, scripts, units)"
+    )
+    report_cmd.add_argument("name", metavar="NAME", help="the ttl check")
+    report_cmd.add_argument(
+        "status",
+        metavar="STATUS",
+        choices=["pass", "warn", "fail", "0", "1", "2", "3"],
+        help="pass, warn or fail, or a Monitoring Plugins exit code 0-3",
+    )
+    report_cmd.add_argument("--output", metavar="TEXT", help="shown as the error while failing")
+
     maint_cmd = commands.add_parser(
         "maintenance", help="turn a running daemon's maintenance mode on or off"
     )
@@ -69,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
         "--for", dest="duration", metavar="DURATION", help='end it by itself after this ("30m")'
     )
     off_cmd = switch.add_parser("off", help="end maintenance")
-    for command in (on_cmd, off_cmd):
+    for command in (on_cmd, off_cmd, report_cmd):
         command.add_argument(
             "--url",
             default=DEFAULT_URL,
@@ -100,6 +112,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from healthd import status
 
         return status.run(args.url, args.token_file, watch=args.watch, as_json=args.json)
+    if args.command == "report":
+        from healthd import remote
+
+        return remote.report(args.url, args.token_file, args.name, args.status, args.output)
     if args.command == "maintenance":
         from healthd import remote
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -16,12 +17,14 @@ from healthd.children import Children
 from healthd.config import Config, address
 from healthd.maintenance import Maintenance
 from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
-from healthd.rpc import Limits, maintenance_method
+from healthd.reports import Reports
+from healthd.rpc import Limits, maintenance_method, report_method
 from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler
 from healthd.server import DEFAULT_PREFIX, create_app
 from healthd.store import Entry, Store
 from healthd.views import View
+from healthd.writes import WriteMethod
 
 log = structlog.get_logger("healthd")
 
@@ -57,6 +60,7 @@ class Daemon:
         self.maintenance = Maintenance(
             self.store.set_maintenance, config.state_dir, self.notifications.hold
         )
+        self.reports = Reports(self.store, self.checks)
 
     def status(self) -> str:
         """One line for systemd's STATUS=: how many checks, how many passing."""
@@ -66,7 +70,9 @@ class Daemon:
     async def run_once(self) -> None:
         """Run every check once, concurrently (for `healthd check`)."""
         try:
-            await asyncio.gather(*(self.runner.run(check) for check in self.checks))
+            # Push checks have nothing to run: without a report they stay "not yet run".
+            runs = [self.runner.run(check) for check in self.checks if not check.push]
+            await asyncio.gather(*runs)
         finally:
             await self.close()
 
@@ -101,6 +107,7 @@ class Daemon:
         self.notifications.forget(removed)
         self.store.set_entries((_entry(check) for check in checks), keep=kept)
         self.store.history.resize(new.scheduler.history)
+        self.reports.set_checks(checks, keep=kept)
         by_name = {check.name: check for check in checks}
         for name in changed + added:
             self.scheduler.add(by_name[name])
@@ -121,6 +128,7 @@ class Daemon:
     async def close(self) -> None:
         """Stop scheduling, cancel runs under way, kill what checks started, close clients."""
         self.scheduler.stop()
+        self.reports.close()
         await self.notifications.stop()
         await self.runner.close()
         await self.children.close()
@@ -144,8 +152,21 @@ class Daemon:
             body_timeout=self.config.server.header_timeout,
             origin=origin,
             collectors=[NotificationsCollector(self.notifications)],
-            write_methods={"healthd.maintenance": maintenance_method(self.maintenance)},
+            write_methods={
+                "healthd.maintenance": WriteMethod(maintenance_method(self.maintenance)),
+                "healthd.report": WriteMethod(
+                    report_method(self.reports),
+                    lambda params: self.reports.tokens(_check_of(params)),
+                ),
+            },
         )
+
+
+def _check_of(params: Any) -> Any:
+    """The `check` a healthd.report call names, by name or by position."""
+    if isinstance(params, dict):
+        return params.get("check")
+    return params[0] if isinstance(params, list) and params else None
 
 
 def _entry(check: Check) -> Entry:

@@ -195,6 +195,45 @@ DOCUMENT: dict[str, Any] = {
                 },
             },
         },
+        {
+            "name": "healthd.report",
+            "summary": "Report to a ttl (push) check (a write: the token, the check's own "
+            "token, or loopback without a token).",
+            "description": "The check passes while its last report said pass and is younger "
+            "than its ttl; warn is degraded, fail fails with the output. Numbers are "
+            "Monitoring Plugins exit codes: 0 pass, 1 warn, 2 and 3 fail.",
+            "paramStructure": "either",
+            "params": [
+                {"name": "check", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "status",
+                    "required": True,
+                    "schema": {"enum": ["pass", "warn", "fail", 0, 1, 2, 3]},
+                },
+                {
+                    "name": "output",
+                    "description": "Shown as the error while failing (at most 4096 characters).",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "message",
+                    "description": "Any JSON, shown as the check's message (at most 4 KiB).",
+                    "required": False,
+                },
+            ],
+            "result": {
+                "name": "report",
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "check": {"type": "string"},
+                        "state": {"enum": ["passing", "degraded", "failing"]},
+                    },
+                    "required": ["check", "state"],
+                },
+            },
+        },
     ],
 }
 

@@ -76,6 +76,28 @@ def call(url: str, method: str, params: Any, token: str | None, timeout: float =
     return answer.get("result")
 
 
+def report(
+    url: str,
+    token_file: str | None,
+    check: str,
+    status: str,
+    output: str | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """`healthd report NAME STATUS`: exit 0 when the daemon took it, else 2 with one line why."""
+    word: str | int = int(status) if status.isdigit() else status
+    params: dict[str, Any] = {"check": check, "status": word}
+    if output is not None:
+        params["output"] = output
+    try:
+        answer = call(endpoint(url), "healthd.report", params, read_token(token_file))
+    except Refused as exc:
+        print(f"healthd: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"{check}: {answer.get('state') if isinstance(answer, dict) else answer}", file=out)
+    return EXIT_OK
+
+
 def maintenance(
     url: str,
     token_file: str | None,

@@ -20,6 +20,7 @@ from healthd.checks.base import KINDS, Kind
 from healthd.durations import parse_duration
 from healthd.maintenance import Maintenance
 from healthd.openrpc import document_json
+from healthd.reports import ReportRejected, Reports
 from healthd.store import Store
 from healthd.writes import Authorize, Caller
 
@@ -155,6 +156,19 @@ def maintenance_method(maintenance: Maintenance) -> Callable[..., Any]:
 def _printable(text: str) -> str:
     """The reason without control characters (it ends up in answers and log lines)."""
     return "".join(ch if ch.isprintable() else " " for ch in text).strip()
+
+
+def report_method(reports: Reports) -> Method:
+    """JSON-RPC `healthd.report` `{"check", "status", "output", "message"}` (contract §11)."""
+
+    def method(check: Any, status: Any, output: Any = "", message: Any = None) -> Any:
+        try:
+            state = reports.report(check, status, output, message)
+        except ReportRejected as exc:
+            return InvalidParams(str(exc))
+        return Success({"check": check, "state": state})
+
+    return method
 
 
 def id_json(request_id: Any) -> bytes:

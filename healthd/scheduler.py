@@ -152,6 +152,8 @@ class Scheduler:
         spreads scrapes), so a thousand checks on one interval do not all fire in one instant:
         one job whose first run is set apart from its trigger's regular times.
         """
+        if check.push:
+            return  # its runs are the reports it gets; the reports time its silence
         self._checks[check.name] = check
         interval = check.timing.interval
         first = datetime.now(UTC) + timedelta(seconds=check.timing.initial_delay)

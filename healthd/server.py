@@ -27,7 +27,7 @@ from healthd.rpc import (
 )
 from healthd.store import Store
 from healthd.views import View
-from healthd.writes import Caller, WriteAccess, bearer
+from healthd.writes import Caller, WriteAccess, WriteMethod, bearer, matches_any
 
 DEFAULT_PREFIX = "/ext/health"
 DEFAULT_LIMITS = Limits()
@@ -83,28 +83,38 @@ def create_app(
     body_timeout: float = 10.0,
     origin: str = "",
     collectors: Sequence[Collector] = (),
-    write_methods: Mapping[str, Method] | None = None,
+    write_methods: Mapping[str, WriteMethod] | None = None,
 ) -> web.Application:
     """The health application; `background` (the scheduler) lives as long as the app.
 
-    `write_methods` change state: only callers the write rule allows may call them (§10).
+    `write_methods` change state: only callers the write rule allows may call them (§10). A
+    caller holding only a write method's own token (a push check's) reaches that method alone.
     """
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
     app[BAD_REQUESTS] = bad_requests.BadRequests()
     reads = health_methods(store, f"{origin}{prefix}")
     writes = WriteAccess(token)
+    written = dict(write_methods or {})
+    authorizers = {name: method.authorizer(writes) for name, method in written.items()}
     app[RPC] = JsonRpc(
-        {**reads, **(extra_methods or {}), **(write_methods or {})},
+        {**reads, **(extra_methods or {}), **{n: m.method for n, m in written.items()}},
         version=lambda: store.version,
         limits=limits,
-        pure=frozenset(reads.keys() - (extra_methods or {}).keys() - (write_methods or {}).keys()),
-        writes={name: writes.authorize for name in write_methods or {}},
+        pure=frozenset(reads.keys() - (extra_methods or {}).keys() - written.keys()),
+        writes=authorizers,
+    )
+    # For callers with a method's own token only: those methods, nothing else.
+    own = {name: method for name, method in written.items() if method.tokens is not None}
+    narrow = JsonRpc(
+        {name: method.method for name, method in own.items()},
+        limits=limits,
+        writes={name: authorizers[name] for name in own},
     )
     access = Access(token)
     if background is not None:
         app.cleanup_ctx.append(background)
-    post = _post_handler(app[RPC], access, max_body_bytes, body_timeout)
+    post = _post_handler(app[RPC], access, max_body_bytes, body_timeout, narrow, own)
     for path in (prefix, f"{prefix}/"):
         base = app.router.add_resource(path)
         _add_get(base, _kind_handler(kind="health", access=access))
@@ -171,7 +181,12 @@ def _metrics_handler(store: Store, access: Access, collectors: Sequence[Collecto
 
 
 def _post_handler(
-    rpc: JsonRpc, access: Access, max_body_bytes: int, body_timeout: float
+    rpc: JsonRpc,
+    access: Access,
+    max_body_bytes: int,
+    body_timeout: float,
+    narrow: JsonRpc,
+    own: Mapping[str, WriteMethod],
 ) -> Handler:
     accepted = ", ".join(sorted(t for t in JSON_TYPES if t))
     too_large = error_response(
@@ -202,19 +217,38 @@ def _post_handler(
             why = bad_requests.reason(exc)
             request.app[BAD_REQUESTS].note(why, request.remote)
             return bad_requests.answer(why)
-        if not access.allows(request):
-            return json_response(
-                error_response(UNAUTHORIZED, _id_of(body), data=access.refusal(request)),
-                401,
-                **{"WWW-Authenticate": "Bearer"},
-            )
         caller = Caller(request.remote, bearer(request.headers.get("Authorization", "")))
-        answer = rpc.handle(body, caller)
+        dispatcher = rpc
+        if not access.allows(request):
+            if not _holds_own_token(caller, body, own):
+                return json_response(
+                    error_response(UNAUTHORIZED, _id_of(body), data=access.refusal(request)),
+                    401,
+                    **{"WWW-Authenticate": "Bearer"},
+                )
+            dispatcher = narrow
+        answer = dispatcher.handle(body, caller)
         if answer is None:
             return web.Response(status=204)
         return json_response(answer)
 
     return post
+
+
+def _holds_own_token(caller: Caller, body: bytes, own: Mapping[str, WriteMethod]) -> bool:
+    """True if the caller's token is one a write method admits for some call in the body."""
+    if caller.bearer is None or not own:
+        return False
+    try:
+        request = parse(body)
+    except ValueError:
+        return False
+    for one in request if isinstance(request, list) else [request]:
+        if isinstance(one, dict) and one.get("method") in own:
+            tokens = own[one["method"]].tokens
+            if tokens is not None and matches_any(caller.bearer, tokens(one.get("params"))):
+                return True
+    return False
 
 
 def _id_of(body: bytes) -> Any:

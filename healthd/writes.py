@@ -1,4 +1,4 @@
-"""Who may change healthd's state over JSON-RPC (maintenance; reports later): contract §10."""
+"""Who may change healthd's state over JSON-RPC (maintenance, reports): contract §10 and §11."""
 
 from __future__ import annotations
 
@@ -65,6 +65,33 @@ class WriteAccess:
     def authorize(self, caller: Caller, params: Any) -> str | None:
         """The plain write rule as an `Authorize` (params do not matter)."""
         return self.refusal(caller)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteMethod:
+    """A JSON-RPC method that changes state, and the tokens of its own that it admits.
+
+    `tokens(params)` names more tokens that may call it with these params, beyond the write
+    rule's (a push check's own token may report to that check, and nothing else).
+    """
+
+    method: Callable[..., Any]
+    tokens: Callable[[Any], Iterable[str]] | None = None
+
+    def authorizer(self, access: WriteAccess) -> Authorize:
+        """The rule deciding each call."""
+        tokens = self.tokens
+        if tokens is None:
+            return access.authorize
+        return lambda caller, params: access.refusal(caller, also=tokens(params))
+
+
+def matches_any(given: str | None, tokens: Iterable[str]) -> bool:
+    """True if `given` is one of `tokens` (each compared in constant time)."""
+    if not given:
+        return False
+    found = [hmac.compare_digest(given.encode(), token.encode()) for token in tokens]
+    return any(found)
 
 
 def bearer(header: str) -> str | None:

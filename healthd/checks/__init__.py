@@ -28,6 +28,7 @@ from healthd.checks import (
     redis,
     scheduler,
     tcp,
+    ttl,
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
 from healthd.checks.chains import avalanche, bitcoin, cosmos, evm, solana
@@ -48,6 +49,7 @@ class CheckType:
     spec: type[CheckSpec]
     build: Callable[[Any, CheckEnv], Probe]
     needs: tuple[str, str] | None = None
+    push: bool = False  # reported to (healthd.report), never run on a schedule
 
     def missing(self) -> str | None:
         """What to install when the module this type needs is missing, else None."""
@@ -80,6 +82,7 @@ BUILTIN_TYPES: dict[str, CheckType] = {
     "scheduler": CheckType(scheduler.SchedulerSpec, scheduler.build),
     "solana": CheckType(solana.SolanaSpec, solana.build),
     "tcp": CheckType(tcp.TcpSpec, tcp.build),
+    "ttl": CheckType(ttl.TtlSpec, ttl.build, push=True),
 }
 
 
@@ -115,7 +118,8 @@ def build_check(
     spec: CheckSpec, timing: Timing, env: CheckEnv, thresholds: Thresholds = NO_HYSTERESIS
 ) -> Check:
     """Turn a validated spec into a runnable check."""
-    probe = check_types()[spec.type].build(spec, replace(env, timing=timing))
+    kind = check_types()[spec.type]
+    probe = kind.build(spec, replace(env, timing=timing))
     return Check(
         name=spec.name,
         kind=spec.kind,
@@ -128,4 +132,5 @@ def build_check(
         user_code=spec.type == "python" or spec.type not in BUILTIN_TYPES,
         secrets=spec.secrets(),
         thresholds=thresholds,
+        push=kind.push,
     )

@@ -97,6 +97,7 @@ class Check:
     spec: CheckSpec = field(compare=False)
     critical: bool = True
     user_code: bool = False  # runs code healthd does not ship (python checks, plugin types)
+    push: bool = False  # a push check: its runs are reports, never scheduled
     secrets: tuple[str, ...] = field(default=(), repr=False)  # scrubbed from every outcome
     thresholds: Thresholds = NO_HYSTERESIS
 
