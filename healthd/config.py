@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, Timing
 from healthd.durations import format_duration
+from healthd.page import PATHS as PAGE_PATHS
+from healthd.page import is_page_path
 
 ENV_CONFIG = "HEALTHD_CONFIG"
 ENV_TOKEN = "HEALTHD_TOKEN"
@@ -180,6 +182,7 @@ RESERVED_PATHS = (
     "/ext/health/readiness",
     "/ext/health/liveness",
     "/metrics",
+    *PAGE_PATHS,
 )
 
 
@@ -195,7 +198,8 @@ def _views(entries: Any, problems: list[str]) -> tuple[ViewConfig, ...]:
         except ValidationError as exc:
             problems.extend(_problems(exc, where))
             continue
-        if view.path in RESERVED_PATHS or view.path in {v.path for v in views}:
+        taken = view.path in RESERVED_PATHS or is_page_path(view.path)
+        if taken or view.path in {v.path for v in views}:
             problems.append(f"{key_path((*where, 'path'))}: {view.path} is already served")
             continue
         views.append(view)

@@ -13,6 +13,8 @@ from healthd import bad_requests
 from healthd.checks.base import Kind
 from healthd.formats import Rendered
 from healthd.metrics import exposition, registry_for
+from healthd.page.routes import StatusPage
+from healthd.page.sources import History, Since
 from healthd.rpc import (
     INVALID_REQUEST,
     UNAUTHORIZED,
@@ -80,8 +82,13 @@ def create_app(
     limits: Limits = DEFAULT_LIMITS,
     body_timeout: float = 10.0,
     origin: str = "",
+    history: History | None = None,
+    since: Since | None = None,
 ) -> web.Application:
-    """The health application; `background` (the scheduler) lives as long as the app."""
+    """The health application; `background` (the scheduler) lives as long as the app.
+
+    `history` and `since` feed the status page (see healthd.page.sources).
+    """
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
     app[BAD_REQUESTS] = bad_requests.BadRequests()
@@ -110,6 +117,10 @@ def create_app(
         app.router.add_route("*", view.path, _not_allowed("GET, HEAD"))
     _add_get(app.router.add_resource("/metrics"), _metrics_handler(store, access))
     app.router.add_route("*", "/metrics", _not_allowed("GET, HEAD"))
+    page = StatusPage(store, history, since)
+    for path, handler in page.routes(access.allows, _not_found).items():
+        _add_get(app.router.add_resource(path), handler)
+        app.router.add_route("*", path, _not_allowed("GET, HEAD"))
     app.router.add_route("*", "/{path:.*}", _not_found)
     return app
 
