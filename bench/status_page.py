@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--screenshot", type=Path, help="save a PNG of the demo page here")
     args = parser.parse_args(argv)
     if args.screenshot:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ and tests/
         from bench.page_screenshot import screenshot
 
         screenshot(args.screenshot)

@@ -178,8 +178,7 @@ async def test_badges_answer_200_with_the_state_and_no_cache(aiohttp_client: Any
         svg = ET.fromstring(await response.read())
         assert svg.findtext("{http://www.w3.org/2000/svg}title") == title, path
     store.record("node.rpc", Outcome(), NOW, 1)
-    svg = await (await client.get("/badge.svg")).text()
-    assert "health: degraded" in svg
+    assert "health: degraded" in await (await client.get("/badge.svg")).text()
 
 
 async def test_an_unknown_checks_badge_is_404(aiohttp_client: Any) -> None:
