@@ -64,5 +64,9 @@ def absolute(unix_ns: int) -> str:
 def clock(unix_ns: int, now_ns: int) -> str:
     """UTC time of day, with the date ("Nov 22 18:40:01") when it is not today's."""
     seconds = unix_ns // NS
-    today = seconds // DAY == now_ns // NS // DAY
-    return time.strftime("%H:%M:%S" if today else "%b %d %H:%M:%S", time.gmtime(seconds))
+    if seconds // DAY != now_ns // NS // DAY:
+        return time.strftime("%b %d %H:%M:%S", time.gmtime(seconds))
+    # Arithmetic, a third of strftime's cost: a page may title 2000 runs.
+    minutes, second = divmod(seconds % DAY, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{hour:02d}:{minute:02d}:{second:02d}"
