@@ -247,3 +247,13 @@ def test_a_hundred_checks_with_twenty_runs_fit_in_60_kb() -> None:
 def test_views_cannot_take_the_pages_paths(path: str) -> None:
     with pytest.raises(ConfigError, match=f"views\\[0\\].path: {re.escape(path)} is already"):
         parse_config(f"[[views]]\npath = '{path}'\nformat = 'short'\n", "t.toml")
+
+
+async def test_without_a_history_provider_the_strip_is_the_last_run(aiohttp_client: Any) -> None:
+    client = await client_for(aiohttp_client, make_store())
+    html = await (await client.get("/status")).text()
+    strips = dict(re.findall(r"<tr class=\w+><th>([^<]+)<td>.*?<td>(?:<ol>(.*?)</ol>)?<td>", html))
+    time_of_day = r"(\w{3} \d\d )?\d\d:\d\d:\d\d"  # dated just after midnight
+    assert re.fullmatch(rf"<li class=f>{time_of_day} failed", strips["node.rpc"])
+    assert re.fullmatch(rf"<li>{time_of_day} ok", strips["pg.main"])
+    assert strips["synced"] == ""  # not yet run: nothing to draw

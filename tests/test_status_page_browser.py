@@ -173,10 +173,29 @@ def test_every_check_and_state_reads_without_horizontal_scroll(
     served.screenshot(browser, f"status-{width}px")
 
 
-def test_dark_mode_changes_the_colours(browser: webdriver.Chrome, served: Served) -> None:
+# WCAG contrast of each element's text against the background it sits on (its own, else its
+# nearest ancestor's with one): state labels, overall states, times, tags, the header line.
+CONTRAST = """
+const rgb = c => c.match(/[\\d.]+/g).slice(0, 4).map(Number);
+const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255;
+  return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+  .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+const back = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
+  if (c.length < 4 || c[3] > 0) return c; } return [255, 255, 255]; };
+return [...document.querySelectorAll(arguments[0])].map(e => {
+  const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(back(e))];
+  return [e.textContent, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; });
+"""
+READ = "td b, .kinds dd, .kinds dt, tr.pass time, tr.pass td i, header p, thead th"
+
+
+def test_dark_mode_changes_the_colours_and_both_themes_read_well(
+    browser: webdriver.Chrome, served: Served
+) -> None:
     browser.set_window_size(1440, 900)
     browser.get(served.url)
     light = background(browser)
+    ratios = {"light": settled(lambda: browser.execute_script(CONTRAST, READ))}
     browser.execute_cdp_cmd(
         "Emulation.setEmulatedMedia",
         {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
@@ -185,7 +204,12 @@ def test_dark_mode_changes_the_colours(browser: webdriver.Chrome, served: Served
         browser.get(served.url)
         dark = background(browser)
         assert dark != light
+        ratios["dark"] = settled(lambda: browser.execute_script(CONTRAST, READ))
         served.screenshot(browser, "status-dark")
+        for theme, found in ratios.items():
+            assert len(found) > 10
+            poor = [(text, round(ratio, 2)) for text, ratio in found if ratio < 4.5]
+            assert not poor, f"{theme}: text below WCAG AA contrast {poor}"
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
