@@ -64,8 +64,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         {"name": "gate", "type": "command", "command": ["true"], "kind": "readiness"},
         {"name": "loop", "type": "command", "command": ["true"], "kind": "liveness"},
     ]
-    for check in checks:
-        check.update(interval="1s", timeout="900ms")
+    for check in checks:  # a timeout to spare on a busy machine; a flip shows in 2 s + 10 s
+        check.update(interval="2s", timeout="1900ms")
     config = here / "config.toml"
     config.write_text(f"[server]\nport = {port}\n" + config_text(*checks))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
