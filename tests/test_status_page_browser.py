@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 
 from tests.conftest import config_text, free_port, require, until
@@ -114,7 +114,7 @@ def settled(read: Callable[[], T]) -> T:
     for _ in range(20):
         try:
             return read()
-        except StaleElementReferenceException:
+        except WebDriverException:  # stale elements, or "Node ... does not belong to the document"
             time.sleep(0.1)
     return read()
 
@@ -214,8 +214,11 @@ def test_dark_mode_changes_the_colours_and_both_themes_read_well(
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
 
-def test_no_request_leaves_loopback(browser: webdriver.Chrome, served: Served) -> None:
-    browser.get_log("performance")  # type: ignore[no-untyped-call]  # what came before: the browser's own start pages
+def test_no_request_leaves_loopback_and_nothing_is_blocked(
+    browser: webdriver.Chrome, served: Served
+) -> None:
+    for log in ("performance", "browser"):  # what came before: the browser's own start pages
+        browser.get_log(log)  # type: ignore[no-untyped-call]
     browser.get(served.url)
     sent = []
     for entry in browser.get_log("performance"):  # type: ignore[no-untyped-call]
@@ -224,6 +227,9 @@ def test_no_request_leaves_loopback(browser: webdriver.Chrome, served: Served) -
             sent.append(message["params"]["request"]["url"])
     assert served.url in sent
     assert all(url.startswith("http://127.0.0.1:") for url in sent), sent
+    # Nor did the page's policy block anything: the stylesheet's hash is the one it carries.
+    console = browser.get_log("browser")  # type: ignore[no-untyped-call]
+    assert not [line for line in console if "Content Security Policy" in line["message"]]
 
 
 def test_without_javascript_the_page_shows_everything_and_refreshes_itself(

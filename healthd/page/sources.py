@@ -6,7 +6,14 @@ one line to whatever keeps runs, e.g. with a store that has `history.runs(name)`
     history=lambda name: [Run(r.finished_ns, r.error is None, False, r.error)
                           for r in reversed(store.history.runs(name))]
 
-Without a provider the page draws the one run it knows of, the check's record.
+and `since` from the last state change recorded for the check, e.g.
+
+    since=lambda name: next((t.at_ns for t in reversed(store.history.transitions)
+                             if t.check == name), None)
+
+Without a `history` the page draws the one run it knows of, the check's record. "Since" is
+the provider's answer when it has one, else for a failing check its first failure of the
+current streak, else (a passing check, state change unknown) the last run, marked "last run".
 """
 
 from __future__ import annotations

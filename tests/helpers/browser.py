@@ -27,14 +27,14 @@ ARGS = (
 def chromium(
     profile: Path, *, javascript: bool = True, chromium_path: str = CHROMIUM
 ) -> webdriver.Chrome:
-    """A headless browser with its own profile in `profile`, logging every network event."""
+    """A headless browser with its own profile in `profile`, logging network events and console."""
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never fetch a driver
     options = webdriver.ChromeOptions()
     options.binary_location = chromium_path
     for arg in ARGS:
         options.add_argument(arg)
     options.add_argument(f"--user-data-dir={profile}")
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     if not javascript:
         options.add_experimental_option(
             "prefs", {"profile.managed_default_content_settings.javascript": 2}
