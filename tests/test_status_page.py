@@ -105,12 +105,18 @@ async def test_the_page_is_self_contained_under_a_strict_policy(aiohttp_client: 
     assert " style=" not in html  # inline style attributes would break the policy
 
 
-async def test_errors_and_tags_come_out_escaped(aiohttp_client: Any) -> None:
+async def test_errors_tags_and_names_come_out_escaped(aiohttp_client: Any) -> None:
     client = await client_for(aiohttp_client, make_store())
     html = await (await client.get("/status")).text()
     assert SCRIPT not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in html
+    # Config allows no "<" in a name; the page does not rely on that.
+    hostile = Store([Entry(SCRIPT, "health", frozenset())])
+    hostile.record(SCRIPT, Outcome(error="x"), NOW, 1)
+    page = await client_for(aiohttp_client, hostile)
+    html = await (await page.get("/status")).text()
+    assert SCRIPT not in html and "<th>&lt;script&gt;alert(1)&lt;/script&gt;<td>" in html
 
 
 async def test_the_history_strip_shows_the_last_runs_oldest_first(aiohttp_client: Any) -> None:
