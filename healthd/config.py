@@ -19,6 +19,8 @@ from healthd.durations import format_duration
 from healthd.history import DEFAULT_RUNS, MAX_RUNS
 from healthd.maintenance import check_state_dir
 from healthd.notify.config import NotifyConfig, parse_sinks
+from healthd.page import PATHS as PAGE_PATHS
+from healthd.page import is_page_path
 from healthd.redact import secret_name
 from healthd.result import NO_HYSTERESIS, Thresholds
 from healthd.store import MAINTENANCE
@@ -206,6 +208,7 @@ RESERVED_PATHS = (
     "/ext/health/readiness",
     "/ext/health/liveness",
     "/metrics",
+    *PAGE_PATHS,
 )
 
 
@@ -221,7 +224,8 @@ def _views(entries: Any, problems: list[str]) -> tuple[ViewConfig, ...]:
         except ValidationError as exc:
             problems.extend(_problems(exc, where, ViewConfig))
             continue
-        if view.path in RESERVED_PATHS or view.path in {v.path for v in views}:
+        taken = view.path in RESERVED_PATHS or is_page_path(view.path)
+        if taken or view.path in {v.path for v in views}:
             problems.append(f"{key_path((*where, 'path'))}: {view.path} is already served")
             continue
         views.append(view)

@@ -26,6 +26,7 @@ class Run(NamedTuple):
     duration_ns: int
     error: str | None
     message: bytes | None  # the same bytes object the record holds: not copied
+    degraded: bool = False  # a failure that degrades (non-critical state aside: a WARNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,9 @@ class History:
     def add(self, name: str, outcome: Outcome, finished_ns: int, duration_ns: int) -> None:
         """Remember one run of a check."""
         if self.size:
-            self._runs[name].append(Run(finished_ns, duration_ns, outcome.error, outcome.message))
+            self._runs[name].append(
+                Run(finished_ns, duration_ns, outcome.error, outcome.message, outcome.degraded)
+            )
 
     def runs(self, name: str, limit: int | None = None) -> list[Run]:
         """A check's kept runs, newest first."""

@@ -14,6 +14,8 @@ from healthd import bad_requests
 from healthd.checks.base import Kind
 from healthd.formats import Rendered
 from healthd.metrics import exposition, registry_for
+from healthd.page.routes import StatusPage
+from healthd.page.sources import History, Since
 from healthd.rpc import (
     INVALID_REQUEST,
     UNAUTHORIZED,
@@ -84,11 +86,14 @@ def create_app(
     origin: str = "",
     collectors: Sequence[Collector] = (),
     write_methods: Mapping[str, WriteMethod] | None = None,
+    history: History | None = None,
+    since: Since | None = None,
 ) -> web.Application:
     """The health application; `background` (the scheduler) lives as long as the app.
 
     `write_methods` change state: only callers the write rule allows may call them (§10). A
     caller holding only a write method's own token (a push check's) reaches that method alone.
+    `history` and `since` feed the status page (see healthd.page.sources).
     """
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
@@ -129,6 +134,10 @@ def create_app(
         app.router.add_route("*", view.path, _not_allowed("GET, HEAD"))
     _add_get(app.router.add_resource("/metrics"), _metrics_handler(store, access, collectors))
     app.router.add_route("*", "/metrics", _not_allowed("GET, HEAD"))
+    page = StatusPage(store, history, since)
+    for path, handler in page.routes(access.allows, _not_found).items():
+        _add_get(app.router.add_resource(path), handler)
+        app.router.add_route("*", path, _not_allowed("GET, HEAD"))
     app.router.add_route("*", "/{path:.*}", _not_found)
     return app
 

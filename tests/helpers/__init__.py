@@ -1,1 +1,1 @@
-"""Importable probes for `python` checks in the tests."""
+"""Helpers for the tests: importable probes for `python` checks, the headless browser."""
