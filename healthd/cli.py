@@ -225,5 +225,7 @@ def describe(config: Config) -> str:
 def _access(config: Config) -> str:
     if config.token is None:
         return "open (no token set); writes (maintenance) from loopback clients only"
-    source = config.server.token_file or "$HEALTHD_TOKEN"
+    from healthd.remote import ENV_TOKEN
+
+    source = config.server.token_file or f"${ENV_TOKEN}"
     return f"bearer token required for detail and writes (from {source})"

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from healthd import remote
 from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, ListOf, Timing
 from healthd.durations import format_duration
@@ -26,7 +27,7 @@ from healthd.result import NO_HYSTERESIS, Thresholds
 from healthd.store import MAINTENANCE
 
 ENV_CONFIG = "HEALTHD_CONFIG"
-ENV_TOKEN = "HEALTHD_TOKEN"
+ENV_TOKEN = remote.ENV_TOKEN  # one name for the token's variable, the light client's
 ENV_STATE_DIRECTORY = "STATE_DIRECTORY"
 EMBEDDED_DEFAULT = "<embedded default>"
 

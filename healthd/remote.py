@@ -89,13 +89,20 @@ def report(
     params: dict[str, Any] = {"check": check, "status": word}
     if output is not None:
         params["output"] = output
-    try:
-        answer = call(endpoint(url), "healthd.report", params, read_token(token_file))
-    except Refused as exc:
-        print(f"healthd: {exc}", file=sys.stderr)
+    answer = _write(url, token_file, "healthd.report", params)
+    if answer is None:
         return EXIT_REFUSED
     print(f"{check}: {answer.get('state') if isinstance(answer, dict) else answer}", file=out)
     return EXIT_OK
+
+
+def _write(url: str, token_file: str | None, method: str, params: dict[str, Any]) -> Any:
+    """One write call; its result, or None once the reason it failed is on stderr."""
+    try:
+        return call(endpoint(url), method, params, read_token(token_file))
+    except Refused as exc:
+        print(f"healthd: {exc}", file=sys.stderr)
+        return None
 
 
 def maintenance(
@@ -112,10 +119,8 @@ def maintenance(
         params["reason"] = reason
     if duration is not None:
         params["duration"] = duration
-    try:
-        state = call(endpoint(url), "healthd.maintenance", params, read_token(token_file))
-    except Refused as exc:
-        print(f"healthd: {exc}", file=sys.stderr)
+    state = _write(url, token_file, "healthd.maintenance", params)
+    if state is None:
         return EXIT_REFUSED
     if not state.get("enabled"):
         print("maintenance off", file=out)

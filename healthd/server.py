@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client.registry import Collector
 
 from healthd import bad_requests
-from healthd.checks.base import Kind
+from healthd.checks.base import KINDS, Kind
 from healthd.formats import Rendered
 from healthd.metrics import exposition, registry_for
 from healthd.page.routes import StatusPage
@@ -125,7 +125,7 @@ def create_app(
         _add_get(base, _kind_handler(kind="health", access=access))
         base.add_route("POST", post)
         base.add_route("*", _not_allowed("GET, HEAD, POST"))
-    for kind in ("health", "readiness", "liveness"):
+    for kind in KINDS:
         resource = app.router.add_resource(f"{prefix}/{kind}")
         _add_get(resource, _kind_handler(kind=kind, access=access))
         resource.add_route("*", _not_allowed("GET, HEAD"))

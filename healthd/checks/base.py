@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -15,7 +15,7 @@ from healthd.durations import parse_duration
 from healthd.result import NO_HYSTERESIS, Thresholds
 
 Kind = Literal["health", "readiness", "liveness"]
-KINDS: tuple[Kind, ...] = ("health", "readiness", "liveness")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 # A probe is a coroutine function, or a plain function that the scheduler runs in a worker thread.
 Probe = Callable[[], Awaitable[Any]] | Callable[[], Any]

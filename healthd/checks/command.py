@@ -15,6 +15,7 @@ from pydantic import Field
 
 from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe, os_error_text
 from healthd.children import MARKER, Children
+from healthd.remote import ENV_TOKEN
 
 # Kept of a run's output: the first line of stdout, the last line of stderr, each at most this
 # long once cleaned. The rest is read and thrown away, so a chatty command cannot fill memory
@@ -27,7 +28,7 @@ PIPE_GRACE = 0.5
 # How long a killed command may take to die (a process in uninterruptible sleep cannot).
 KILL_GRACE = 2.0
 # Variables that belong to healthd's own supervisor or secrets, never to a check's children.
-PRIVATE_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "HEALTHD_TOKEN")
+PRIVATE_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", ENV_TOKEN)
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 

@@ -17,7 +17,7 @@ from pydantic import (
 from yarl import URL
 
 from healthd.checks.base import Duration, Kind, ListOf
-from healthd.checks.http import PUBLIC_HEADERS
+from healthd.checks.http import PUBLIC_HEADERS, http_url
 from healthd.history import State
 from healthd.redact import redact_url, secret_name, url_secrets
 
@@ -46,13 +46,7 @@ class SinkConfig(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        try:
-            url = URL(value)
-        except ValueError:
-            raise ValueError("expected an absolute http:// or https:// URL") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("expected an absolute http:// or https:// URL")
-        return value
+        return http_url(value)
 
     @model_validator(mode="after")
     def _one_authorization(self) -> SinkConfig:
