@@ -245,6 +245,38 @@ CACHE_BODY_LIMIT = 2048
 MEMO_ENTRIES = 256
 _MISSING = object()
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
+_RESULT_HEAD = b'{"jsonrpc":"2.0","result":'
+_ID_HEAD = b',"id":'
+# Past this size a memoised result is answered as pieces, sent without being copied (a copy of
+# a large answer per request costs more than the rest of the request).
+SPLICE_ABOVE = 64 * 1024
+
+
+class Spliced:
+    """A response held as its pieces: the memo's result bytes go out as they are."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self, *parts: bytes) -> None:
+        self.parts = parts
+        self.size = sum(len(part) for part in parts)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.parts)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Spliced | bytes):
+            return bytes(self) == bytes(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(bytes(self))
+
+
+Body = bytes | Spliced
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +302,7 @@ class JsonRpc:
         self._version = version
         self._limits = limits or Limits()
         self._pure = pure if version is not None else frozenset()
-        self._cache: dict[bytes, bytes | None] = {}
+        self._cache: dict[bytes, Body | None] = {}
         self._memo: dict[tuple[str, bytes], bytes] = {}
         self._cache_version = -1
         # Methods that change state: each request is authorised for its caller, never cached.
@@ -278,7 +310,7 @@ class JsonRpc:
         self._write_names = tuple(name.encode() for name in self._writes)
         self._caller = Caller()
 
-    def handle(self, body: bytes, caller: Caller | None = None) -> bytes | None:
+    def handle(self, body: bytes, caller: Caller | None = None) -> Body | None:
         """Answer a single request or a batch; the same bytes in the same state, the same answer."""
         if any(name in body for name in self._write_names):
             return self.dispatch(body, caller=caller)
@@ -301,7 +333,7 @@ class JsonRpc:
 
     def dispatch(
         self, body: bytes, memo: bool = False, caller: Caller | None = None
-    ) -> bytes | None:
+    ) -> Body | None:
         """Answer through jsonrpcserver (with `memo`, read methods' results may come from it)."""
         self._caller = caller or Caller()
         one = self._memoised if memo and self._pure else self._one
@@ -333,7 +365,7 @@ class JsonRpc:
             size += len(answer) + 1
             if size > self._limits.max_response_bytes:
                 return self._too_large(None)
-            answers.append(answer)
+            answers.append(bytes(answer))
         return b"[" + b",".join(answers) + b"]" if answers else None
 
     def _too_large(self, request_id: Any) -> bytes:
@@ -344,7 +376,7 @@ class JsonRpc:
             "(max_response_bytes); ask for less in one request",
         )
 
-    def _memoised(self, request: Any) -> bytes | None:
+    def _memoised(self, request: Any) -> Body | None:
         """A read method's answer from the memo, the id spliced in; anything else dispatched."""
         if not (
             type(request) is dict
@@ -370,7 +402,10 @@ class JsonRpc:
             if len(self._memo) >= MEMO_ENTRIES:
                 del self._memo[next(iter(self._memo))]
             self._memo[key] = result
-        return b'{"jsonrpc":"2.0","result":' + result + b',"id":' + id_json(request["id"]) + b"}"
+        tail = b"".join((_ID_HEAD, id_json(request["id"]), b"}"))
+        if len(result) > SPLICE_ABOVE:
+            return Spliced(_RESULT_HEAD, result, tail)
+        return b"".join((_RESULT_HEAD, result, tail))
 
     def _dispatch(self, request: Any) -> Any:
         return dispatch_to_response(

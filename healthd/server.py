@@ -7,7 +7,8 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from aiohttp import web
+from aiohttp import payload, web
+from aiohttp.abc import AbstractStreamWriter
 from prometheus_client.registry import Collector
 
 from healthd import bad_requests
@@ -19,9 +20,11 @@ from healthd.page.sources import History, Since
 from healthd.rpc import (
     INVALID_REQUEST,
     UNAUTHORIZED,
+    Body,
     JsonRpc,
     Limits,
     Method,
+    Spliced,
     error_response,
     health_methods,
     parse,
@@ -147,9 +150,26 @@ def _add_get(resource: web.Resource, handler: Handler) -> None:
     resource.add_route("HEAD", handler)
 
 
-def json_response(body: bytes, status: int = 200, **headers: str) -> web.Response:
-    """A response with an application/json body."""
+def json_response(body: Body, status: int = 200, **headers: str) -> web.Response:
+    """A response with an application/json body (a spliced one sent piece by piece)."""
+    if isinstance(body, Spliced):
+        return web.Response(body=SplicedPayload(body), status=status, headers=headers or None)
     return web.Response(body=body, status=status, content_type=JSON, headers=headers or None)
+
+
+class SplicedPayload(payload.Payload):
+    """A JSON-RPC answer written as its pieces, so the memo's large result is never copied."""
+
+    def __init__(self, value: Spliced) -> None:
+        super().__init__(value, content_type=JSON)
+        self._size = value.size
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return bytes(self._value).decode(encoding, errors)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        for part in self._value.parts:
+            await writer.write(part)
 
 
 def _kind_handler(kind: Kind, access: Access) -> Handler:
@@ -216,8 +236,12 @@ def _post_handler(
             request.app[BAD_REQUESTS].note(why, request.remote)
             return bad_requests.answer(why)
         try:
-            async with asyncio.timeout(body_timeout):
+            if request.content.is_eof():
+                # The whole body came with the header (every small request): no timer needed.
                 body = await request.read()
+            else:
+                async with asyncio.timeout(body_timeout):
+                    body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return json_response(too_large, 413)
         except TimeoutError:

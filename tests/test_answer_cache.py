@@ -159,3 +159,33 @@ def test_writes_and_unknown_methods_never_come_from_the_memo(store: Store) -> No
         for i in range(3)
     ]
     assert [a["result"] for a in answers] == [1, 2, 3]
+
+
+async def test_a_large_memoised_answer_goes_out_in_pieces_byte_for_byte(
+    aiohttp_client: Any,
+) -> None:
+    """Past SPLICE_ABOVE the result is not copied per request; the bytes on the wire are equal."""
+    from healthd.rpc import SPLICE_ABOVE, Spliced
+    from healthd.server import create_app
+
+    big = Store(Entry(f"check-{i:04d}", "health", frozenset()) for i in range(1000))
+    for i in range(1000):
+        big.record(f"check-{i:04d}", Outcome(message=b'{"x":1}'), 1_700_000_000_000_000_000, 1)
+    methods = health_methods(big)
+    rpc = JsonRpc(methods, version=lambda: big.version, pure=frozenset(methods))
+    body = b'{"jsonrpc":"2.0","method":"health.health","id":18446744073709551617}'
+    rpc.handle(body.replace(b"18446744073709551617", b"1"))  # fills the memo
+    spliced = rpc.handle(body)
+    assert isinstance(spliced, Spliced) and len(spliced) > SPLICE_ABOVE
+    assert spliced == rpc.dispatch(body)
+    client = await aiohttp_client(create_app(big))
+    for request_id in (5, 6):
+        response = await client.post(
+            "/ext/health",
+            data=body.replace(b"18446744073709551617", b"%d" % request_id),
+            headers={"Content-Type": "application/json"},
+        )
+        raw = await response.read()
+        assert response.headers["Content-Length"] == str(len(raw))
+        answer = json.loads(raw)
+        assert answer["id"] == request_id and len(answer["result"]["checks"]) == 1000
