@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 from aiohttp import web
+from prometheus_client.registry import Collector
 
+from healthd.bad_requests import BadRequests
 from healthd.checks import build_check
 from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.children import Children
 from healthd.config import Config, address
+from healthd.defences import WorkersCollector
 from healthd.maintenance import Maintenance
 from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
 from healthd.reports import Reports
@@ -134,8 +137,16 @@ class Daemon:
         await self.children.close()
         await self.http.close()
 
-    def app(self, port: int | None = None) -> web.Application:
-        """The HTTP application serving this daemon's store (on `port` if not the configured)."""
+    def app(
+        self,
+        port: int | None = None,
+        collectors: Sequence[Collector] = (),
+        malformed: BadRequests | None = None,
+    ) -> web.Application:
+        """The HTTP application serving this daemon's store (on `port` if not the configured).
+
+        `collectors` add metrics of the serving side (connections); `malformed` counts bad HTTP.
+        """
         server = self.config.server
         origin = f"http://{address(server.host, server.port if port is None else port)}"
         self.notifications.set_generator_url(f"{origin}{DEFAULT_PREFIX}")
@@ -151,7 +162,12 @@ class Daemon:
             ),
             body_timeout=self.config.server.header_timeout,
             origin=origin,
-            collectors=[NotificationsCollector(self.notifications)],
+            collectors=[
+                NotificationsCollector(self.notifications),
+                WorkersCollector(self.runner),
+                *collectors,
+            ],
+            malformed=malformed,
             write_methods={
                 "healthd.maintenance": WriteMethod(maintenance_method(self.maintenance)),
                 "healthd.report": WriteMethod(

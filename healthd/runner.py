@@ -164,6 +164,10 @@ class Runner:
             outcome = redacted(outcome, check.secrets)
         return self._store.record(check.name, outcome, time.time_ns(), duration)
 
+    def pools(self) -> tuple[Workers, Workers]:
+        """The threads of built-in probes and of user code."""
+        return self._builtin, self._user
+
     def workers(self, check: Check) -> Workers:
         """The threads a blocking check runs in."""
         return self._user if check.user_code else self._builtin

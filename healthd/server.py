@@ -91,6 +91,7 @@ def create_app(
     write_methods: Mapping[str, WriteMethod] | None = None,
     history: History | None = None,
     since: Since | None = None,
+    malformed: bad_requests.BadRequests | None = None,
 ) -> web.Application:
     """The health application; `background` (the scheduler) lives as long as the app.
 
@@ -100,7 +101,7 @@ def create_app(
     """
     app = web.Application(client_max_size=max_body_bytes)
     app[STORE] = store
-    app[BAD_REQUESTS] = bad_requests.BadRequests()
+    app[BAD_REQUESTS] = malformed or bad_requests.BadRequests()
     reads = health_methods(store, f"{origin}{prefix}")
     writes = WriteAccess(token)
     written = dict(write_methods or {})

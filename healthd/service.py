@@ -17,10 +17,11 @@ import structlog
 from aiohttp import web
 
 from healthd import log as logging_setup
-from healthd.bad_requests import Handler
+from healthd.bad_requests import BadRequests, Handler
 from healthd.children import become_subreaper
 from healthd.config import Config, ConfigError, address, load_config
 from healthd.daemon import Daemon
+from healthd.defences import ConnectionsCollector
 from healthd.listener import AcceptErrors, Limiter, Listener, raise_fd_limit
 from healthd.sd_notify import Notifier, watchdog_interval
 from healthd.server import BAD_REQUESTS
@@ -73,7 +74,10 @@ class Service:
         )
         if become_subreaper():
             log.debug("healthd adopts orphaned processes of its checks (child subreaper)")
-        app = self.daemon.app(listener.port())
+        malformed = BadRequests()
+        app = self.daemon.app(
+            listener.port(), [ConnectionsCollector(listener.limiter, malformed)], malformed
+        )
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE
         )

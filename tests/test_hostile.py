@@ -446,7 +446,9 @@ def test_connections_beyond_max_connections_are_refused_and_service_resumes(
     for data in refused:
         assert data.startswith(b"HTTP/1.1 503 ")
         assert data.endswith(b'\r\n\r\n{"error":"too many connections"}')
-    assert files_during <= files_before + MAX_CONNECTIONS + 2
+    # Bounded by the cap: the held places, plus a few in passing (a refused socket being closed,
+    # a command check's pipes while it runs).
+    assert files_during <= files_before + MAX_CONNECTIONS + 8
     still_answers(capped)
 
 
