@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -111,7 +112,19 @@ def require(command: str, package: str) -> str:
     return found
 
 
-PATIENCE = 30.0  # how long a test waits for something before calling it a hang; never a speed test
+PATIENCE = 30.0
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a server the test started; kill it if it does not go within PATIENCE."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=PATIENCE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()  # how long a test waits for something before calling it a hang; never a speed test
 
 
 def until(condition: Callable[[], Any], what: str) -> Any:

@@ -14,7 +14,7 @@ import pytest
 
 from healthd.config import Config
 from healthd.daemon import Daemon
-from tests.conftest import PATIENCE, config_of, free_port, require
+from tests.conftest import PATIENCE, config_of, free_port, require, stop_process
 from tests.test_notify import flag_check, notify_table, until
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
@@ -77,12 +77,7 @@ def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
     try:
         yield manager
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=PATIENCE)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 @pytest.fixture

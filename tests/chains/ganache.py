@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PATIENCE, free_port, until
+from tests.conftest import free_port, stop_process, until
 
 BINARY = Path(__file__).resolve().parent.parent / "node_modules" / ".bin" / "ganache"
 
@@ -60,9 +60,4 @@ def ganache() -> Iterator[str]:
             raise RuntimeError(f"ganache exited with {proc.returncode}")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=PATIENCE)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
