@@ -16,6 +16,7 @@ from aiohttp import web
 from healthd.checks.base import Check, CheckEnv
 from healthd.children import MARKER, Children, become_subreaper
 from healthd.daemon import Daemon
+from healthd.result import Record
 from healthd.runner import Runner
 from healthd.store import Entry, Store
 from tests.conftest import config_of, wait_for
@@ -24,6 +25,15 @@ from tests.helpers import probes
 
 def store_for(*checks: Check) -> Store:
     return Store(Entry(c.name, c.kind, c.tags) for c in checks)
+
+
+async def run_once(check: Check) -> Record:
+    """One run of the check through a runner of its own, closed afterwards."""
+    runner = Runner(store_for(check))
+    try:
+        return await runner.run(check)
+    finally:
+        await runner.close()
 
 
 def marked_processes(marker_prefix: str = "") -> list[int]:
@@ -72,12 +82,7 @@ async def test_command_output_kept_is_one_clean_bounded_line(
     check = make_check(
         type="command", command=[sys.executable, "-c", script], timeout="5s", interval="10s"
     )
-    store = store_for(check)
-    runner = Runner(store)
-    try:
-        record = await runner.run(check)
-    finally:
-        await runner.close()
+    record = await run_once(check)
     message = orjson.loads(record.message or b"{}")
     assert message["exitCode"] == 4
     assert message["output"].startswith("ab[31mc") and len(message["output"]) == 1024
@@ -105,12 +110,7 @@ async def test_processes_that_escape_the_group_are_killed_when_the_run_ends(
         timeout="5s",
         interval="10s",
     )
-    store = store_for(check)
-    runner = Runner(store)
-    try:
-        record = await runner.run(check)
-    finally:
-        await runner.close()
+    record = await run_once(check)
     assert record.passed, record.error
     escaped = int(pidfile.read_text())
     for _ in range(200):  # the kill lands asynchronously; polls, asserts nothing about time
@@ -227,12 +227,7 @@ async def test_a_check_result_never_carries_its_configured_secrets(
         method="eth_blockNumber",
         headers={"Authorization": "Bearer sup3r-secret-value", "X-Api": "another-secret"},
     )
-    store = store_for(check)
-    runner = Runner(store)
-    try:
-        record = await runner.run(check)
-    finally:
-        await runner.close()
+    record = await run_once(check)
     shown = (record.error or "") + (record.message or b"").decode()
     assert "bad auth" in shown
     assert "sup3r-secret-value" not in shown and "another-secret" not in shown
