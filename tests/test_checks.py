@@ -13,6 +13,7 @@ from healthd.checks.base import Check, CheckFailed
 from healthd.runner import Runner
 from healthd.store import Entry, Store
 from tests.conftest import free_port
+from tests.helpers.processes import ends
 
 
 async def outcome(check: Check) -> tuple[object, str | None]:
@@ -210,7 +211,7 @@ async def test_command_timeout_kills_the_whole_process_group(
     _, error = await outcome(check)
     assert error == "timed out after 2s"
     child = int(pidfile.read_text())
-    assert not pid_alive(child)
+    assert ends(child)
 
 
 async def test_command_output_floods_are_bounded(make_check: Callable[..., Check]) -> None:
@@ -219,15 +220,6 @@ async def test_command_output_floods_are_bounded(make_check: Callable[..., Check
     message, error = await outcome(check)
     assert message is not None and len(message) < 2000
     assert error is not None and error.startswith("exit code 1") and len(error) < 5000
-
-
-def pid_alive(pid: int) -> bool:
-    """True if the pid exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 # --- disk, memory ----------------------------------------------------------------------------

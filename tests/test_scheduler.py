@@ -13,7 +13,7 @@ from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler, phase
 from healthd.store import Entry, Store
 from tests.conftest import wait_for
-from tests.test_checks import pid_alive
+from tests.helpers.processes import ends
 
 
 def setup(*checks: Check) -> tuple[Store, Runner, Scheduler]:
@@ -63,7 +63,7 @@ async def test_stop_cancels_runs_under_way_and_kills_their_processes(
     scheduler.stop()
     await runner.close()
     assert not runner.is_busy("slow")
-    assert not pid_alive(pid)
+    assert ends(pid)
 
 
 async def test_removed_checks_stop_firing(make_check: Callable[..., Check]) -> None:

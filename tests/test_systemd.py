@@ -21,7 +21,7 @@ import pytest
 
 from healthd.sd_notify import Notifier, watchdog_interval
 from tests.conftest import PATIENCE, config_text, free_port, until
-from tests.test_checks import pid_alive
+from tests.helpers.processes import ends
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -274,7 +274,7 @@ def test_sigterm_stops_running_checks_and_kills_their_processes(
     until(lambda: daemon.checks()["stuck"].get("timestamp"), "the stuck check to time out")
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=PATIENCE) == 0
-    assert not pid_alive(child)
+    assert ends(child)
 
 
 def test_without_notify_socket_nothing_is_sent() -> None:
