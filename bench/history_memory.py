@@ -40,6 +40,7 @@ async def _measure(config_path: str, runs: int) -> dict[str, float]:
     import psutil
 
     from healthd import log
+    from healthd.answers import Answers
     from healthd.config import load_config
     from healthd.daemon import Daemon
     from healthd.result import Outcome
@@ -58,7 +59,7 @@ async def _measure(config_path: str, runs: int) -> dict[str, float]:
             store.record(name, Outcome(message=message, error=error), now + run, 1_234_567)
     recording = time.perf_counter() - started
     for kind in ("health", "readiness", "liveness"):
-        store.answer(kind)
+        Answers(store).get(kind)
     rss = psutil.Process().memory_info().rss / 2**20
     await daemon.close()
     return {

@@ -9,6 +9,7 @@ import sys
 import orjson
 
 from healthd import table
+from healthd.answers import Answers
 from healthd.checks.base import Check
 from healthd.config import Config
 from healthd.daemon import Daemon
@@ -20,7 +21,7 @@ async def check_once(config: Config, *, as_json: bool) -> bool:
     """Run the checks once, print what they gave; True when the `health` answer is healthy."""
     daemon = Daemon(config)
     await daemon.run_once()
-    answer = daemon.store.answer("health")
+    answer = Answers(daemon.store).get("health")
     if as_json:
         text = orjson.dumps(orjson.loads(answer.body), option=orjson.OPT_INDENT_2).decode()
         sys.stdout.write(text + "\n")

@@ -17,6 +17,7 @@ from healthd import remote
 from healthd.checks import check_types
 from healthd.checks.base import CheckSpec, Duration, Kind, ListOf, Timing
 from healthd.durations import format_duration
+from healthd.formats import FormatName
 from healthd.history import DEFAULT_RUNS, MAX_RUNS
 from healthd.maintenance import check_state_dir
 from healthd.notify.config import NotifyConfig, parse_sinks
@@ -74,7 +75,7 @@ class ViewConfig(_Section):
     """One [[views]] entry: another path serving the results in another format."""
 
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$")]
-    format: Literal["avalanche", "simple", "components", "health+json", "short"]
+    format: FormatName
     kind: Kind = "health"
     tags: ListOf[Annotated[str, Field(min_length=1)]] = ()
     instance_id: Annotated[str, Field(min_length=1)] | None = None

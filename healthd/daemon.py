@@ -26,7 +26,6 @@ from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler
 from healthd.server import DEFAULT_PREFIX, create_app
 from healthd.store import Entry, Store
-from healthd.views import View
 from healthd.writes import WriteMethod
 
 log = structlog.get_logger("healthd")
@@ -154,7 +153,7 @@ class Daemon:
             self.store,
             max_body_bytes=self.config.server.max_body_bytes,
             background=self.lifecycle,
-            views=[View(self.store, view) for view in self.config.views],
+            views=self.config.views,
             token=self.config.token,
             limits=Limits(
                 max_batch=self.config.server.max_batch,

@@ -14,8 +14,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from healthd.answers import Answers
 from healthd.checks.base import KINDS
-from healthd.store import Store
 
 LABELS = ["check", "kind", "critical"]
 
@@ -23,8 +23,9 @@ LABELS = ["check", "kind", "critical"]
 class StoreCollector(Collector):
     """Per-kind health, per-check gauges and counters, and AvalancheGo's failing-checks gauge."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, answers: Answers) -> None:
+        self._answers = answers
+        self._store = answers.store
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -64,11 +65,11 @@ class StoreCollector(Collector):
             failing.add_metric([kind, "application"], untagged)
             for tag, count in sorted(by_tag.items()):
                 failing.add_metric([kind, tag], count + untagged)
-        yield from answer_metrics(self._store)
+        yield from answer_metrics(self._answers)
         yield from (up, duration, contiguous, runs, failures, failing)
 
 
-def answer_metrics(store: Store) -> Iterator[Metric]:
+def answer_metrics(answers: Answers) -> Iterator[Metric]:
     """`healthd_healthy{kind}` (1 exactly when that kind's GET answers 200) and
     `healthd_maintenance` (1 while maintenance mode is on)."""
     healthy = GaugeMetricFamily(
@@ -77,19 +78,19 @@ def answer_metrics(store: Store) -> Iterator[Metric]:
         labels=["kind"],
     )
     for kind in KINDS:
-        healthy.add_metric([kind], 1.0 if store.answer(kind).healthy else 0.0)
+        healthy.add_metric([kind], 1.0 if answers.get(kind).healthy else 0.0)
     yield healthy
     yield GaugeMetricFamily(
         "healthd_maintenance",
         "1 while maintenance mode is on (health and readiness answer 503)",
-        value=0.0 if store.maintenance is None else 1.0,
+        value=0.0 if answers.store.maintenance is None else 1.0,
     )
 
 
-def registry_for(store: Store, collectors: Sequence[Collector] = ()) -> CollectorRegistry:
+def registry_for(answers: Answers, collectors: Sequence[Collector] = ()) -> CollectorRegistry:
     """A registry of the store's metrics (and `collectors`), plus process, platform and GC ones."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(store))
+    registry.register(StoreCollector(answers))
     for collector in collectors:
         registry.register(collector)
     ProcessCollector(registry=registry)

@@ -16,6 +16,7 @@ from jsonrpcserver import InvalidParams, Success, dispatch_to_response
 from jsonrpcserver.sentinels import NODATA
 from oslash.either import Left
 
+from healthd.answers import Answers
 from healthd.checks.base import KINDS, Kind
 from healthd.durations import parse_duration
 from healthd.maintenance import Maintenance
@@ -62,10 +63,11 @@ validate_request: Callable[[Any], Any] = fastjsonschema.compile(REQUEST_SCHEMA)
 Method = Callable[..., Any]
 
 
-def health_methods(store: Store, endpoint: str = "/ext/health") -> dict[str, Method]:
-    """`health.*` over the store, `healthd.checks`, and `rpc.discover` (OpenRPC)."""
+def health_methods(answers: Answers, endpoint: str = "/ext/health") -> dict[str, Method]:
+    """`health.*`, `healthd.checks` and `healthd.history` over the store, and `rpc.discover`."""
+    store = answers.store
     discovered = document_json(endpoint)
-    methods = {f"health.{kind}": _kind_method(store, kind) for kind in KINDS}
+    methods = {f"health.{kind}": _kind_method(answers, kind) for kind in KINDS}
 
     def checks() -> Any:
         return Success(
@@ -92,13 +94,13 @@ def health_methods(store: Store, endpoint: str = "/ext/health") -> dict[str, Met
     return methods
 
 
-def _kind_method(store: Store, kind: Kind) -> Method:
+def _kind_method(answers: Answers, kind: Kind) -> Method:
     def method(tags: Any = None) -> Any:
         if tags is not None and not (
             isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
         ):
             return InvalidParams("tags must be a list of strings")
-        return Success(orjson.Fragment(store.answer(kind, tags).body))
+        return Success(orjson.Fragment(answers.get(kind, tags).body))
 
     # jsonrpcserver binds params to the signature on every call; a cached one makes that cheap.
     method.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]

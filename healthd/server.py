@@ -12,8 +12,9 @@ from aiohttp.abc import AbstractStreamWriter
 from prometheus_client.registry import Collector
 
 from healthd import bad_requests
+from healthd.answers import Answers
 from healthd.checks.base import KINDS, Kind
-from healthd.formats import Rendered
+from healthd.config import ViewConfig
 from healthd.metrics import exposition, registry_for
 from healthd.page.routes import StatusPage
 from healthd.page.sources import History, Since
@@ -23,7 +24,6 @@ from healthd.rpc import (
     Body,
     JsonRpc,
     Limits,
-    Method,
     Spliced,
     error_response,
     health_methods,
@@ -31,7 +31,6 @@ from healthd.rpc import (
     readable_id,
 )
 from healthd.store import Store
-from healthd.views import View
 from healthd.writes import Caller, WriteAccess, WriteMethod, bearer, matches_any
 
 DEFAULT_PREFIX = "/ext/health"
@@ -44,9 +43,8 @@ JSON_TYPES = frozenset({JSON, "application/json-rpc", "application/jsonrequest",
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LIMITED = {True: b'{"healthy":true}', False: b'{"healthy":false}'}
 
-STORE = web.AppKey("store", Store)
+ANSWERS = web.AppKey("answers", Answers)
 BAD_REQUESTS = web.AppKey("bad_requests", bad_requests.BadRequests)
-RPC = web.AppKey("rpc", JsonRpc)
 
 Background = Callable[[web.Application], AsyncIterator[None]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -78,11 +76,9 @@ class Access:
 def create_app(
     store: Store,
     *,
-    prefix: str = DEFAULT_PREFIX,
     max_body_bytes: int = 65536,
     background: Background | None = None,
-    extra_methods: Mapping[str, Method] | None = None,
-    views: Sequence[View] = (),
+    views: Sequence[ViewConfig] = (),
     token: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     body_timeout: float = 10.0,
@@ -100,17 +96,17 @@ def create_app(
     `history` and `since` feed the status page (see healthd.page.sources).
     """
     app = web.Application(client_max_size=max_body_bytes)
-    app[STORE] = store
+    answers = app[ANSWERS] = Answers(store)
     app[BAD_REQUESTS] = malformed or bad_requests.BadRequests()
-    reads = health_methods(store, f"{origin}{prefix}")
+    reads = health_methods(answers, f"{origin}{DEFAULT_PREFIX}")
     writes = WriteAccess(token)
     written = dict(write_methods or {})
     authorizers = {name: method.authorizer(writes) for name, method in written.items()}
-    app[RPC] = JsonRpc(
-        {**reads, **(extra_methods or {}), **{n: m.method for n, m in written.items()}},
+    rpc = JsonRpc(
+        {**reads, **{n: m.method for n, m in written.items()}},
         version=lambda: store.version,
         limits=limits,
-        pure=frozenset(reads.keys() - (extra_methods or {}).keys() - written.keys()),
+        pure=frozenset(reads),
         writes=authorizers,
     )
     # For callers with a method's own token only: those methods, nothing else.
@@ -123,22 +119,24 @@ def create_app(
     access = Access(token)
     if background is not None:
         app.cleanup_ctx.append(background)
-    post = _post_handler(app[RPC], access, max_body_bytes, body_timeout, narrow, own)
-    for path in (prefix, f"{prefix}/"):
+    post = JsonRpcEndpoint(
+        rpc, access, max_body_bytes, body_timeout, narrow, own, app[BAD_REQUESTS]
+    )
+    for path in (DEFAULT_PREFIX, f"{DEFAULT_PREFIX}/"):
         base = app.router.add_resource(path)
         _add_get(base, _kind_handler(kind="health", access=access))
-        base.add_route("POST", post)
+        base.add_route("POST", post.handle)
         base.add_route("*", _not_allowed("GET, HEAD, POST"))
     for kind in KINDS:
-        resource = app.router.add_resource(f"{prefix}/{kind}")
+        resource = app.router.add_resource(f"{DEFAULT_PREFIX}/{kind}")
         _add_get(resource, _kind_handler(kind=kind, access=access))
         resource.add_route("*", _not_allowed("GET, HEAD"))
     for view in views:
         _add_get(app.router.add_resource(view.path), _view_handler(view, access))
         app.router.add_route("*", view.path, _not_allowed("GET, HEAD"))
-    _add_get(app.router.add_resource("/metrics"), _metrics_handler(store, access, collectors))
+    _add_get(app.router.add_resource("/metrics"), _metrics_handler(answers, access, collectors))
     app.router.add_route("*", "/metrics", _not_allowed("GET, HEAD"))
-    page = StatusPage(store, history, since)
+    page = StatusPage(answers, history, since)
     for path, handler in page.routes(access.allows, _not_found).items():
         _add_get(app.router.add_resource(path), handler)
         app.router.add_route("*", path, _not_allowed("GET, HEAD"))
@@ -176,18 +174,19 @@ class SplicedPayload(payload.Payload):
 def _kind_handler(kind: Kind, access: Access) -> Handler:
     async def get(request: web.Request) -> web.Response:
         tags = request.query.getall("tag", None) if request.query_string else None
-        answer = request.app[STORE].answer(kind, tags)
-        status = 200 if answer.healthy else 503
+        answer = request.app[ANSWERS].get(kind, tags)
         if not access.allows(request):
-            return json_response(LIMITED[answer.healthy], status)
-        return json_response(answer.body, status)
+            return json_response(LIMITED[answer.healthy], answer.status)
+        return json_response(answer.body, answer.status)
 
     return get
 
 
-def _view_handler(view: View, access: Access) -> Handler:
+def _view_handler(view: ViewConfig, access: Access) -> Handler:
+    tags = view.tags or None
+
     async def get(request: web.Request) -> web.Response:
-        answer: Rendered = view.answer()
+        answer = request.app[ANSWERS].get(view.kind, tags, view.format, view.instance_id)
         if not access.allows(request):
             return json_response(LIMITED[answer.healthy], answer.status)
         return web.Response(
@@ -197,8 +196,8 @@ def _view_handler(view: View, access: Access) -> Handler:
     return get
 
 
-def _metrics_handler(store: Store, access: Access, collectors: Sequence[Collector]) -> Handler:
-    registry = registry_for(store, collectors)
+def _metrics_handler(answers: Answers, access: Access, collectors: Sequence[Collector]) -> Handler:
+    registry = registry_for(answers, collectors)
 
     async def metrics(request: web.Request) -> web.Response:
         if not access.allows(request):
@@ -210,63 +209,75 @@ def _metrics_handler(store: Store, access: Access, collectors: Sequence[Collecto
     return metrics
 
 
-def _post_handler(
-    rpc: JsonRpc,
-    access: Access,
-    max_body_bytes: int,
-    body_timeout: float,
-    narrow: JsonRpc,
-    own: Mapping[str, WriteMethod],
-) -> Handler:
-    accepted = ", ".join(sorted(t for t in JSON_TYPES if t))
-    too_large = error_response(
-        INVALID_REQUEST,
-        data=f"the request body is larger than {max_body_bytes} bytes (max_body_bytes)",
-    )
-    too_slow = error_response(
-        INVALID_REQUEST, data=f"the request body did not arrive within {body_timeout:g}s"
-    )
+class JsonRpcEndpoint:
+    """POST: JSON-RPC 2.0 over HTTP. Content types, the body's size and deadline, and access
+    are checked here; `rpc` answers the body (`narrow` for callers holding only the token of
+    one of the `own` methods)."""
 
-    async def post(request: web.Request) -> web.Response:
+    def __init__(
+        self,
+        rpc: JsonRpc,
+        access: Access | None = None,
+        max_body_bytes: int = 65536,
+        body_timeout: float = 10.0,
+        narrow: JsonRpc | None = None,
+        own: Mapping[str, WriteMethod] | None = None,
+        malformed: bad_requests.BadRequests | None = None,
+    ) -> None:
+        self._rpc = rpc
+        self._malformed = malformed or bad_requests.BadRequests()
+        self._access = access or Access(None)
+        self._body_timeout = body_timeout
+        self._narrow = narrow or rpc
+        self._own = dict(own or {})
+        self._accepted = ", ".join(sorted(t for t in JSON_TYPES if t))
+        self._too_large = error_response(
+            INVALID_REQUEST,
+            data=f"the request body is larger than {max_body_bytes} bytes (max_body_bytes)",
+        )
+        self._too_slow = error_response(
+            INVALID_REQUEST, data=f"the request body did not arrive within {body_timeout:g}s"
+        )
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Answer one POST."""
         given = request.headers.get("Content-Type", "")
         if given.partition(";")[0].strip().lower() not in JSON_TYPES:
-            data = f"expected Content-Type {accepted} (or none), got {given[:100]}"
+            data = f"expected Content-Type {self._accepted} (or none), got {given[:100]}"
             return json_response(error_response(INVALID_REQUEST, data=data), 415)
         why = bad_requests.unknown_encoding(request)
         if why is not None:
-            request.app[BAD_REQUESTS].note(why, request.remote)
+            self._malformed.note(why, request.remote)
             return bad_requests.answer(why)
         try:
             if request.content.is_eof():
                 # The whole body came with the header (every small request): no timer needed.
                 body = await request.read()
             else:
-                async with asyncio.timeout(body_timeout):
+                async with asyncio.timeout(self._body_timeout):
                     body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return json_response(too_large, 413)
+            return json_response(self._too_large, 413)
         except TimeoutError:
-            return json_response(too_slow, 408, Connection="close")
+            return json_response(self._too_slow, 408, Connection="close")
         except web.RequestPayloadError as exc:  # broken chunked framing or Content-Encoding
             why = bad_requests.reason(exc)
-            request.app[BAD_REQUESTS].note(why, request.remote)
+            self._malformed.note(why, request.remote)
             return bad_requests.answer(why)
         caller = Caller(request.remote, bearer(request.headers.get("Authorization", "")))
-        dispatcher = rpc
-        if not access.allows(request):
-            if not _holds_own_token(caller, body, own):
+        dispatcher = self._rpc
+        if not self._access.allows(request):
+            if not _holds_own_token(caller, body, self._own):
                 return json_response(
-                    error_response(UNAUTHORIZED, _id_of(body), data=access.refusal(request)),
+                    error_response(UNAUTHORIZED, _id_of(body), data=self._access.refusal(request)),
                     401,
                     **{"WWW-Authenticate": "Bearer"},
                 )
-            dispatcher = narrow
+            dispatcher = self._narrow
         answer = dispatcher.handle(body, caller)
         if answer is None:
             return web.Response(status=204)
         return json_response(answer)
-
-    return post
 
 
 def _holds_own_token(caller: Caller, body: bytes, own: Mapping[str, WriteMethod]) -> bool:

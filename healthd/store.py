@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import structlog
@@ -12,7 +11,6 @@ import structlog
 from healthd.checks.base import KINDS, Kind
 from healthd.durations import format_duration
 from healthd.history import DEFAULT_RUNS, History, State, Transition
-from healthd.render import check_entry, result_body
 from healthd.result import (
     NO_HYSTERESIS,
     NOT_YET_RUN,
@@ -25,7 +23,6 @@ from healthd.result import (
 
 log = structlog.get_logger("healthd.store")
 
-FILTER_CACHE_SIZE = 64
 MAINTENANCE = "maintenance"  # the synthetic check maintenance mode adds; no check may take it
 MAINTENANCE_KINDS: tuple[Kind, ...] = ("health", "readiness")
 
@@ -54,36 +51,23 @@ class Entry:
         return not record.passed and self.critical and not record.degraded
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A rendered result object and whether it is healthy."""
-
-    body: bytes
-    healthy: bool
-    degraded: bool = False  # healthy, but some check in it is failing (non-critical, WARNING)
-
-
 class Store:
-    """Records by check name; answers per kind (and tag filter) are rendered once per change."""
+    """Records by check name, and versions that say when they changed (`healthd.answers`
+    renders them)."""
 
     def __init__(self, entries: Iterable[Entry] = (), history: int = DEFAULT_RUNS) -> None:
         self._entries: dict[str, Entry] = {}
         self._records: dict[str, Record] = {}
-        self._rendered: dict[str, bytes] = {}
         self._by_kind: dict[Kind, list[str]] = {kind: [] for kind in KINDS}
-        # Per kind: checks failing at all, and those whose failure makes answers unhealthy.
-        self._failing: dict[Kind, set[str]] = {kind: set() for kind in KINDS}
-        self._unhealthy: dict[Kind, set[str]] = {kind: set() for kind in KINDS}
-        self._answers: dict[Kind, Answer | None] = dict.fromkeys(KINDS)
-        self._filtered: OrderedDict[tuple[Kind, frozenset[str]], tuple[int, Answer]] = OrderedDict()
+        self._failing: set[str] = set()
         self._listeners: list[Listener] = []
         self._transition_listeners: list[TransitionListener] = []
         self.history = History(history)
         self.maintenance: Record | None = None
-        self._maintenance_entry: bytes | None = None
         self._runs: dict[str, int] = {}
         self._failures: dict[str, int] = {}
-        self.version = 0
+        self.version = 0  # changes with every recorded run and every other change
+        self.checks_version = 0  # changes when checks are added, removed or changed
         self.set_entries(entries)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
@@ -105,7 +89,6 @@ class Store:
             name: old[name] if name in kept and name in old else NOT_YET_RUN
             for name in self._entries
         }
-        self._rendered = {name: check_entry(name, rec) for name, rec in self._records.items()}
         self.history.track(self._entries, kept)
         self._runs = {
             name: self._runs.get(name, 0) if name in kept else 0 for name in self._entries
@@ -116,12 +99,9 @@ class Store:
         for kind in KINDS:
             # Go's encoding/json writes map keys sorted; answers list checks in that order.
             self._by_kind[kind] = sorted(n for n, e in self._entries.items() if e.kind == kind)
-            names = self._by_kind[kind]
-            self._failing[kind] = {n for n in names if not self._records[n].passed}
-            self._unhealthy[kind] = {
-                n for n in names if self._entries[n].counts_against(self._records[n])
-            }
-        self._invalidate_all()
+        self._failing = {name for name, record in self._records.items() if not record.passed}
+        self.checks_version += 1
+        self.version += 1
 
     def names(self) -> list[str]:
         """Every tracked check name."""
@@ -136,7 +116,7 @@ class Store:
         return self._records[name]
 
     def record(self, name: str, outcome: Outcome, finished_ns: int, duration_ns: int) -> Record:
-        """Advance a check's record by one run and re-render what depends on it."""
+        """Advance a check's record by one run."""
         entry = self._entries.get(name)
         if entry is None:  # removed by a reload while it ran
             return NOT_YET_RUN
@@ -145,17 +125,11 @@ class Store:
         self._records[name] = after
         self._runs[name] += 1
         self._failures[name] += 0 if after.passed else 1
-        self._rendered[name] = check_entry(name, after)
         self.history.add(name, outcome, finished_ns, duration_ns)
-        for group, member in (
-            (self._failing[entry.kind], not after.passed),
-            (self._unhealthy[entry.kind], entry.counts_against(after)),
-        ):
-            if member:
-                group.add(name)
-            else:
-                group.discard(name)
-        self._answers[entry.kind] = None
+        if after.passed:
+            self._failing.discard(name)
+        else:
+            self._failing.add(name)
         self.version += 1
         transition = _transition(entry, before, after)
         if transition is not None:
@@ -173,38 +147,10 @@ class Store:
         It fails health and readiness answers, as a global check; liveness never shows it.
         """
         self.maintenance = record
-        self._maintenance_entry = None if record is None else check_entry(MAINTENANCE, record)
-        self._invalidate_all()
-
-    def answer(self, kind: Kind, tags: Sequence[str] | None = None) -> Answer:
-        """The result object for a kind, optionally filtered by tags (global checks always in)."""
-        if not tags:
-            cached = self._answers[kind]
-            if cached is None:
-                healthy = not self._unhealthy[kind]
-                cached = self._build(
-                    kind, self._by_kind[kind], healthy, healthy and bool(self._failing[kind])
-                )
-                self._answers[kind] = cached
-            return cached
-        key = (kind, frozenset(tags))
-        version = self.version
-        cached_filtered = self._filtered.get(key)
-        if cached_filtered is not None and cached_filtered[0] == version:
-            self._filtered.move_to_end(key)
-            return cached_filtered[1]
-        selected = [n for n in self._by_kind[kind] if self._selected(n, key[1])]
-        healthy = not any(n in self._unhealthy[kind] for n in selected)
-        degraded = healthy and any(n in self._failing[kind] for n in selected)
-        found = self._build(kind, selected, healthy, degraded)
-        self._filtered[key] = (version, found)
-        self._filtered.move_to_end(key)
-        if len(self._filtered) > FILTER_CACHE_SIZE:
-            self._filtered.popitem(last=False)
-        return found
+        self.version += 1
 
     def select(
-        self, kind: Kind, tags: Sequence[str] | None = None, *, maintenance: bool = False
+        self, kind: Kind, tags: Iterable[str] | None = None, *, maintenance: bool = False
     ) -> list[tuple[Entry, Record]]:
         """The checks of a kind (tag-filtered, global ones always in) with records, by name;
         with `maintenance`, the synthetic maintenance check too while it is shown."""
@@ -216,30 +162,17 @@ class Store:
             items.insert(at, (Entry(MAINTENANCE, kind, frozenset()), self.maintenance))
         return items
 
-    def _build(self, kind: Kind, names: list[str], healthy: bool, degraded: bool) -> Answer:
-        entries = [self._rendered[n] for n in names]
-        if self._maintenance_entry is not None and kind in MAINTENANCE_KINDS:
-            entries.insert(bisect.bisect(names, MAINTENANCE), self._maintenance_entry)
-            healthy = degraded = False
-        return Answer(result_body(entries, healthy), healthy, degraded)
-
     def totals(self, name: str) -> tuple[int, int]:
         """(runs, failed runs) of a check since it was added or last changed."""
         return self._runs[name], self._failures[name]
 
     def counts(self) -> tuple[int, int]:
         """(checks, passing) over every kind."""
-        failing = sum(len(names) for names in self._failing.values())
-        return len(self._entries), len(self._entries) - failing
+        return len(self._entries), len(self._entries) - len(self._failing)
 
     def _selected(self, name: str, tags: frozenset[str]) -> bool:
         own = self._entries[name].tags
         return not own or not own.isdisjoint(tags)
-
-    def _invalidate_all(self) -> None:
-        self.version += 1
-        self._answers = dict.fromkeys(KINDS)
-        self._filtered.clear()
 
 
 def _log_transition(transition: Transition, before: Record) -> None:

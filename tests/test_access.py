@@ -14,7 +14,6 @@ from healthd.config import ViewConfig
 from healthd.result import Outcome
 from healthd.server import create_app
 from healthd.store import Entry, Store
-from healthd.views import View
 
 TOKEN = "t0ken-for-tests"
 GET_PATHS = [
@@ -37,8 +36,8 @@ def make_store() -> Store:
 async def client_for(aiohttp_client: Any, token: str | None) -> TestClient[Any, Any]:
     store = make_store()
     views = [
-        View(store, ViewConfig(path="/v/components", format="components", instance_id="n")),
-        View(store, ViewConfig(path="/v/simple", format="simple")),
+        ViewConfig(path="/v/components", format="components", instance_id="n"),
+        ViewConfig(path="/v/simple", format="simple"),
     ]
     return await aiohttp_client(create_app(store, views=views, token=token))  # type: ignore[no-any-return]
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from jsonrpcserver import Success
 
+from healthd.answers import Answers
 from healthd.result import Outcome
 from healthd.rpc import JsonRpc, health_methods
 from healthd.store import Entry, Store
@@ -79,7 +80,7 @@ def check_all(store: Store, rpc: JsonRpc) -> None:
 
 
 def test_cached_answers_follow_every_change(store: Store) -> None:
-    methods = health_methods(store)
+    methods = health_methods(Answers(store))
     rpc = JsonRpc(methods, version=lambda: store.version, pure=frozenset(methods))
     check_all(store, rpc)
     changes = [
@@ -102,14 +103,14 @@ def test_cached_answers_follow_every_change(store: Store) -> None:
 
 
 def test_the_cache_is_bounded(store: Store) -> None:
-    rpc = JsonRpc(health_methods(store), version=lambda: store.version)
+    rpc = JsonRpc(health_methods(Answers(store)), version=lambda: store.version)
     for i in range(1000):
         rpc.handle(b'{"jsonrpc":"2.0","method":"health.health","id":%d}' % i)
     assert len(rpc._cache) <= 128
 
 
 def test_large_bodies_bypass_the_cache(store: Store) -> None:
-    rpc = JsonRpc(health_methods(store), version=lambda: store.version)
+    rpc = JsonRpc(health_methods(Answers(store)), version=lambda: store.version)
     big = json.dumps(
         {"jsonrpc": "2.0", "id": 1, "method": "health.health", "params": {"tags": ["t" * 50] * 100}}
     ).encode()
@@ -121,7 +122,7 @@ def test_requests_with_new_ids_are_answered_from_the_memo_until_the_next_run(
     store: Store,
 ) -> None:
     """A client counting its ids up costs one dispatch per method and params per store version."""
-    methods = health_methods(store)
+    methods = health_methods(Answers(store))
     calls: list[Any] = []
     counted = methods["health.health"]
 
@@ -150,7 +151,7 @@ def test_writes_and_unknown_methods_never_come_from_the_memo(store: Store) -> No
         writes.append(1)
         return Success(len(writes))
 
-    methods = health_methods(store)
+    methods = health_methods(Answers(store))
     rpc = JsonRpc(
         {**methods, "write": write}, version=lambda: store.version, pure=frozenset(methods)
     )
@@ -171,7 +172,7 @@ async def test_a_large_memoised_answer_goes_out_in_pieces_byte_for_byte(
     big = Store(Entry(f"check-{i:04d}", "health", frozenset()) for i in range(1000))
     for i in range(1000):
         big.record(f"check-{i:04d}", Outcome(message=b'{"x":1}'), 1_700_000_000_000_000_000, 1)
-    methods = health_methods(big)
+    methods = health_methods(Answers(big))
     rpc = JsonRpc(methods, version=lambda: big.version, pure=frozenset(methods))
     body = b'{"jsonrpc":"2.0","method":"health.health","id":18446744073709551617}'
     rpc.handle(body.replace(b"18446744073709551617", b"1"))  # fills the memo

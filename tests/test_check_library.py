@@ -18,6 +18,7 @@ import psutil
 import pytest
 from aiohttp import web
 
+from healthd.answers import Answers
 from healthd.checks import CheckType, check_types
 from healthd.checks.base import Check
 from healthd.checks.postgres import PostgresSpec
@@ -350,7 +351,7 @@ async def test_nagios_exit_codes(
     assert record.degraded is degraded
     if not passed:  # the plugin names its state itself: the error says it once
         assert record.error == message["text"]
-    answer = store.answer("health")
+    answer = Answers(store).get("health")
     assert answer.healthy is (passed or degraded)
     assert answer.degraded is degraded
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from healthd.answers import Answers
 from healthd.config import ViewConfig
+from healthd.formats import FORMATS, FormatName
 from healthd.result import Outcome
 from healthd.server import create_app
 from healthd.store import Entry, Store
-from healthd.views import View
 
 T = 1_700_000_000_123_456_789
 STAMP = "2023-11-14T22:13:20.123456789Z"
@@ -34,14 +35,9 @@ def store_in(scenario: str) -> Store:
     return store
 
 
-def render(fmt: str, scenario: str) -> tuple[Any, int, str]:
-    view = View(
-        store_in(scenario),
-        ViewConfig(path="/v", format=fmt, instance_id=None)
-        if fmt != "components"
-        else ViewConfig(path="/v", format=fmt, instance_id="n1"),
-    )
-    answer = view.answer()
+def render(fmt: FormatName, scenario: str) -> tuple[Any, int, str]:
+    instance_id = "n1" if fmt == "components" else None
+    answer = Answers(store_in(scenario)).get("health", None, fmt, instance_id)
     return json.loads(answer.body), answer.status, answer.content_type
 
 
@@ -136,19 +132,27 @@ def test_health_json(scenario: str, overall: str, status: int, core: str, extra:
 
 def test_a_view_rerenders_after_a_change_only() -> None:
     store = store_in("all-pass")
-    view = View(store, ViewConfig(path="/s", format="short"))
-    first = view.answer()
-    assert view.answer() is first
+    answers = Answers(store)
+    first = answers.get("health", None, "short")
+    assert answers.get("health", None, "short") is first
     store.record("core", Outcome(error="x"), T + 1, 1)
-    assert json.loads(view.answer().body) == {"core": "FAIL", "extra": "PASS"}
+    assert json.loads(answers.get("health", None, "short").body) == {
+        "core": "FAIL",
+        "extra": "PASS",
+    }
+
+
+def test_every_format_the_config_names_has_a_renderer() -> None:
+    assert set(FORMATS) == set(get_args(FormatName))
+    assert set(get_args(ViewConfig.model_fields["format"].annotation)) == set(FORMATS)
 
 
 async def test_views_are_served_on_their_paths(aiohttp_client: Any) -> None:
     store = store_in("non-critical-fail")
     views = [
-        View(store, ViewConfig(path="/health", format="health+json")),
-        View(store, ViewConfig(path="/status/short", format="short", tags=("x",))),
-        View(store, ViewConfig(path="/ready", format="avalanche", kind="readiness")),
+        ViewConfig(path="/health", format="health+json"),
+        ViewConfig(path="/status/short", format="short", tags=("x",)),
+        ViewConfig(path="/ready", format="avalanche", kind="readiness"),
     ]
     client: TestClient[Any, Any] = await aiohttp_client(create_app(store, views=views))
     response = await client.get("/health")

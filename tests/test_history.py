@@ -8,6 +8,7 @@ import jsonschema
 import orjson
 import pytest
 
+from healthd.answers import Answers
 from healthd.config import ConfigError
 from healthd.history import MAX_RUNS, TRANSITIONS, Transition
 from healthd.openrpc import DOCUMENT
@@ -29,7 +30,7 @@ def call(store: Store, params: Any = None) -> Any:
     request: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "healthd.history"}
     if params is not None:
         request["params"] = params
-    answer = JsonRpc(health_methods(store)).handle(orjson.dumps(request))
+    answer = JsonRpc(health_methods(Answers(store))).handle(orjson.dumps(request))
     assert answer is not None
     return orjson.loads(answer)
 

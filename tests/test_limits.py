@@ -8,6 +8,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from healthd.answers import Answers
 from healthd.config import ConfigError, parse_config
 from healthd.result import Outcome
 from healthd.rpc import JsonRpc, Limits, health_methods
@@ -80,7 +81,7 @@ def test_an_empty_config_file_is_a_bad_config(text: str) -> None:
 
 
 def test_a_batch_over_max_batch_gets_one_invalid_request_naming_the_limit() -> None:
-    rpc = JsonRpc(health_methods(store_with(1)), limits=Limits(max_batch=3))
+    rpc = JsonRpc(health_methods(Answers(store_with(1))), limits=Limits(max_batch=3))
     assert orjson.loads(rpc.dispatch(orjson.dumps([call()] * 3)) or b"")[2]["id"] == 1
     answer = orjson.loads(rpc.dispatch(orjson.dumps([call()] * 4)) or b"")
     assert answer["id"] is None
@@ -91,7 +92,7 @@ def test_a_batch_over_max_batch_gets_one_invalid_request_naming_the_limit() -> N
 
 
 def test_the_default_max_batch_is_100() -> None:
-    rpc = JsonRpc(health_methods(store_with(1)))
+    rpc = JsonRpc(health_methods(Answers(store_with(1))))
     assert len(orjson.loads(rpc.dispatch(orjson.dumps([call()] * 100)) or b"")) == 100
     assert orjson.loads(rpc.dispatch(orjson.dumps([call()] * 101)) or b"")["error"]["code"] == (
         -32600
@@ -100,14 +101,14 @@ def test_the_default_max_batch_is_100() -> None:
 
 def test_an_answer_over_max_response_bytes_is_an_internal_error_not_built() -> None:
     store = store_with(50)
-    one = len(store.answer("health").body)
-    rpc = JsonRpc(health_methods(store), limits=Limits(max_response_bytes=one * 3))
+    one = len(Answers(store).get("health").body)
+    rpc = JsonRpc(health_methods(Answers(store)), limits=Limits(max_response_bytes=one * 3))
     assert len(orjson.loads(rpc.dispatch(orjson.dumps([call()] * 2)) or b"")) == 2
     answer = orjson.loads(rpc.dispatch(orjson.dumps([call()] * 5)) or b"")
     assert answer["error"]["code"] == -32603
     assert str(one * 3) in answer["error"]["data"]
     assert "max_response_bytes" in answer["error"]["data"]
-    single = JsonRpc(health_methods(store), limits=Limits(max_response_bytes=one // 2))
+    single = JsonRpc(health_methods(Answers(store)), limits=Limits(max_response_bytes=one // 2))
     answer = orjson.loads(single.dispatch(orjson.dumps(call(request_id=7))) or b"")
     assert answer["error"]["code"] == -32603 and answer["id"] == 7
 
@@ -124,7 +125,7 @@ def test_an_answer_over_max_response_bytes_is_an_internal_error_not_built() -> N
     ],
 )
 def test_ids_come_back_exactly_as_sent(raw_id: bytes) -> None:
-    rpc = JsonRpc(health_methods(store_with(1)))
+    rpc = JsonRpc(health_methods(Answers(store_with(1))))
     body = b'{"jsonrpc":"2.0","method":"health.health","id":' + raw_id + b"}"
     answer = rpc.dispatch(body) or b""
     assert answer.endswith(b',"id":' + raw_id + b"}")

@@ -12,6 +12,7 @@ import pytest
 from jsonrpcserver import Success
 from structlog.testing import capture_logs
 
+from healthd.answers import Answers
 from healthd.cli import describe
 from healthd.config import Config, ConfigError
 from healthd.daemon import Daemon
@@ -235,7 +236,7 @@ async def test_maintenance_survives_a_restart_with_a_state_dir(
     second = Daemon(config)
     with capture_logs() as logs:
         second.maintenance.restore()
-    assert second.store.answer("health").healthy is False
+    assert Answers(second.store).get("health").healthy is False
     assert any(e["event"] == "maintenance restored" for e in logs)
     second.maintenance.disable()
     assert not State.from_json((state_dir / STATE_FILE).read_bytes()).enabled

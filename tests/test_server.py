@@ -9,6 +9,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from healthd.answers import Answers
 from healthd.result import Outcome
 from healthd.rpc import parse
 from healthd.server import create_app
@@ -68,7 +69,7 @@ async def test_get_serves_the_stored_bytes_and_runs_nothing(
     runs: list[str] = []
     store.listen(lambda name, record: runs.append(name))
     response = await client.get("/ext/health")
-    assert await response.read() == store.answer("health").body
+    assert await response.read() == Answers(store).get("health").body
     assert runs == []
 
 

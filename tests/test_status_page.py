@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bench.status_page import MAX_BYTES, fleet
+from healthd.answers import Answers
 from healthd.config import ConfigError, parse_config
 from healthd.page import humane
 from healthd.page.html import render
@@ -231,7 +232,7 @@ async def test_head_and_other_methods(aiohttp_client: Any, path: str) -> None:
 def test_a_page_is_rendered_once_per_store_version_and_second() -> None:
     store = make_store()
     now = [NOW]
-    page = StatusPage(store, clock=lambda: now[0])
+    page = StatusPage(Answers(store), clock=lambda: now[0])
     first = page.page(None, limited=False)
     assert page.page(None, limited=False) is first
     assert page.page(["db"], limited=False) is not first
@@ -244,7 +245,9 @@ def test_a_page_is_rendered_once_per_store_version_and_second() -> None:
 
 def test_a_hundred_checks_with_twenty_runs_fit_in_60_kb() -> None:
     store, history = fleet(NOW)
-    body = render(snapshot(store, history.__getitem__, lambda name: None, None, False, NOW))
+    body = render(
+        snapshot(Answers(store), history.__getitem__, lambda name: None, None, False, NOW)
+    )
     assert body.count(b"<li") == 100 * MAX_CELLS
     assert len(body) <= MAX_BYTES
 

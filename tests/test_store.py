@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from healthd.answers import Answers
 from healthd.result import Outcome, Record, rfc3339nano
 from healthd.store import Entry, Store
 
@@ -60,13 +61,13 @@ def store() -> Store:
 
 def assert_fresh(store: Store) -> None:
     for kind in ("health", "readiness", "liveness"):
-        assert store.answer(kind).body == reference(store, kind)
+        assert Answers(store).get(kind).body == reference(store, kind)
         for tags in (["node"], ["db"], ["node", "db"], ["nothing"]):
-            assert store.answer(kind, tags).body == reference(store, kind, tags)
+            assert Answers(store).get(kind, tags).body == reference(store, kind, tags)
 
 
 def test_every_check_starts_not_yet_run_and_unhealthy(store: Store) -> None:
-    answer = json.loads(store.answer("health").body)
+    answer = json.loads(Answers(store).get("health").body)
     assert answer["healthy"] is False
     assert list(answer["checks"]) == ["a.db", "b.node", "global"]
     assert answer["checks"]["global"] == {
@@ -100,18 +101,18 @@ def test_healthy_over_the_filtered_answer_only(store: Store) -> None:
     store.record("global", PASS, 1, 1)
     store.record("b.node", PASS, 1, 1)
     store.record("a.db", FAIL, 1, 1)
-    assert store.answer("health").healthy is False
-    node = store.answer("health", ["node"])
+    assert Answers(store).get("health").healthy is False
+    node = Answers(store).get("health", ["node"])
     assert node.healthy is True
     assert set(json.loads(node.body)["checks"]) == {"b.node", "global"}
-    assert store.answer("health", ["db"]).healthy is False
-    assert set(json.loads(store.answer("health", ["none"]).body)["checks"]) == {"global"}
+    assert Answers(store).get("health", ["db"]).healthy is False
+    assert set(json.loads(Answers(store).get("health", ["none"]).body)["checks"]) == {"global"}
 
 
 def test_a_kind_with_no_checks_is_healthy_and_empty() -> None:
     empty = Store([Entry("x", "health", frozenset())])
-    assert empty.answer("readiness").body == b'{"checks":{},"healthy":true}'
-    assert empty.answer("liveness").healthy is True
+    assert Answers(empty).get("readiness").body == b'{"checks":{},"healthy":true}'
+    assert Answers(empty).get("liveness").healthy is True
 
 
 def test_transitions_are_logged_once_not_every_run(store: Store) -> None:
@@ -154,7 +155,7 @@ def test_set_entries_keeps_named_records_and_drops_the_rest(store: Store) -> Non
     )
     assert store.get("global").contiguous_failures == 1
     assert store.get("new").error == "not yet run"
-    assert set(json.loads(store.answer("health").body)["checks"]) == {"global", "new"}
+    assert set(json.loads(Answers(store).get("health").body)["checks"]) == {"global", "new"}
     assert_fresh(store)
 
 
@@ -176,22 +177,28 @@ def test_a_non_critical_failure_degrades_but_keeps_healthy() -> None:
         ]
     )
     store.record("core", PASS, 1, 1)
-    answer = store.answer("health")
+    answer = Answers(store).get("health")
     assert (answer.healthy, answer.degraded) == (True, True)  # extra has not run yet
     store.record("extra", FAIL, 2, 1)
-    answer = store.answer("health")
+    answer = Answers(store).get("health")
     assert (answer.healthy, answer.degraded) == (True, True)
     assert json.loads(answer.body)["checks"]["extra"]["error"] == {"message": "down"}
     assert json.loads(answer.body)["healthy"] is True
     store.record("extra", PASS, 3, 1)
-    assert (store.answer("health").healthy, store.answer("health").degraded) == (True, False)
+    assert (Answers(store).get("health").healthy, Answers(store).get("health").degraded) == (
+        True,
+        False,
+    )
     store.record("core", FAIL, 4, 1)
-    assert (store.answer("health").healthy, store.answer("health").degraded) == (False, False)
+    assert (Answers(store).get("health").healthy, Answers(store).get("health").degraded) == (
+        False,
+        False,
+    )
 
 
 def test_a_degraded_outcome_of_a_critical_check_keeps_healthy() -> None:
     store = Store([Entry("plugin", "health", frozenset())])
     store.record("plugin", Outcome(error="WARNING: slow", degraded=True), 1, 1)
-    answer = store.answer("health")
+    answer = Answers(store).get("health")
     assert (answer.healthy, answer.degraded) == (True, True)
     assert store.get("plugin").contiguous_failures == 1

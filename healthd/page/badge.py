@@ -7,9 +7,9 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from healthd.formats import state
+from healthd.formats import Rendered, state
 from healthd.result import Record
-from healthd.store import Answer, Entry
+from healthd.store import Entry
 
 Message = Literal["passing", "degraded", "failing", "not yet run", "token required"]
 COLORS: dict[Message, str] = {
@@ -61,7 +61,7 @@ def badge(label: str, message: Message) -> bytes:
     ).encode()
 
 
-def overall(answer: Answer) -> Message:
+def overall(answer: Rendered) -> Message:
     """A kind's state as its GET answer has it."""
     if not answer.healthy:
         return "failing"

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from healthd.answers import Answers
 from healthd.checks.base import KINDS, Kind
 from healthd.formats import state
 from healthd.page import humane
 from healthd.page.sources import History, Run, Since
 from healthd.result import Record
-from healthd.store import Entry, Store
+from healthd.store import Entry
 
 State = Literal["pass", "warn", "fail", "none"]
 LABELS: dict[State, str] = {
@@ -98,7 +99,7 @@ class Snapshot:
 
 
 def snapshot(
-    store: Store,
+    answers: Answers,
     history: History,
     since: Since,
     tags: Sequence[str] | None,
@@ -108,9 +109,9 @@ def snapshot(
     """The page's content for these tags, with or without check detail, at `now_ns`."""
     kinds = []
     for kind in KINDS:
-        answer = store.answer(kind, tags)
+        answer = answers.get(kind, tags)
         overall: State = "fail" if not answer.healthy else "warn" if answer.degraded else "pass"
-        checks = () if limited else store.select(kind, tags)
+        checks = () if limited else answers.store.select(kind, tags)
         rows = tuple(_row(entry, record, history, since, now_ns) for entry, record in checks)
         kinds.append(KindView(kind, overall, rows))
     return Snapshot(tuple(kinds), Moment.of(now_ns, now_ns), tuple(sorted(tags or ())), limited)

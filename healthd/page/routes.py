@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from healthd.answers import Answers
 from healthd.page import BADGE_PATH, CHECK_BADGE_PATH, STATUS_PATH, badge, html, model
 from healthd.page.sources import History, Since, store_history, store_since
-from healthd.store import Store
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Allows = Callable[[web.Request], bool]
@@ -37,12 +37,13 @@ class StatusPage:
 
     def __init__(
         self,
-        store: Store,
+        answers: Answers,
         history: History | None = None,
         since: Since | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self._store = store
+        self._answers = answers
+        self._store = store = answers.store
         self._history = history or store_history(store)
         self._since = since or store_since(store)
         self._clock = clock
@@ -61,7 +62,7 @@ class StatusPage:
         if cached is not None and cached[:2] == stamp:
             self._pages.move_to_end(key)
             return cached[2]
-        view = model.snapshot(self._store, self._history, self._since, tags, limited, now)
+        view = model.snapshot(self._answers, self._history, self._since, tags, limited, now)
         body = html.render(view)
         self._pages[key] = (*stamp, body)
         self._pages.move_to_end(key)
@@ -71,7 +72,7 @@ class StatusPage:
 
     def health_badge(self, tags: list[str] | None) -> bytes:
         """The badge of kind health's overall state, as its GET answer has it."""
-        return badge.badge("health", badge.overall(self._store.answer("health", tags)))
+        return badge.badge("health", badge.overall(self._answers.get("health", tags)))
 
     def check_badge(self, name: str, limited: bool) -> bytes | None:
         """A check's badge; None for a name the store does not know (unless `limited`)."""
