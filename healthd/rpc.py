@@ -239,7 +239,7 @@ def _finite(text: str) -> float:
 
 
 # Identical request bodies (a poller sends the same bytes every time) are answered from a small
-# cache that lives until the store records its next run.
+# cache that lives until the store records its next run. A body is kept from its second time.
 CACHE_ENTRIES = 128
 CACHE_BODY_LIMIT = 2048
 # The results of read methods are a pure function of (method, params, store version): a memo
@@ -249,36 +249,6 @@ _MISSING = object()
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 _RESULT_HEAD = b'{"jsonrpc":"2.0","result":'
 _ID_HEAD = b',"id":'
-# Past this size a memoised result is answered as pieces, sent without being copied (a copy of
-# a large answer per request costs more than the rest of the request).
-SPLICE_ABOVE = 64 * 1024
-
-
-class Spliced:
-    """A response held as its pieces: the memo's result bytes go out as they are."""
-
-    __slots__ = ("parts", "size")
-
-    def __init__(self, *parts: bytes) -> None:
-        self.parts = parts
-        self.size = sum(len(part) for part in parts)
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __bytes__(self) -> bytes:
-        return b"".join(self.parts)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Spliced | bytes):
-            return bytes(self) == bytes(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(bytes(self))
-
-
-Body = bytes | Spliced
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +274,8 @@ class JsonRpc:
         self._version = version
         self._limits = limits or Limits()
         self._pure = pure if version is not None else frozenset()
-        self._cache: dict[bytes, Body | None] = {}
+        self._cache: dict[bytes, bytes | None] = {}
+        self._seen: dict[bytes, None] = {}  # bodies answered once, across store versions
         self._memo: dict[tuple[str, bytes], bytes] = {}
         self._cache_version = -1
         # Methods that change state: each request is authorised for its caller, never cached.
@@ -312,9 +283,13 @@ class JsonRpc:
         self._write_names = tuple(name.encode() for name in self._writes)
         self._caller = Caller()
 
-    def handle(self, body: bytes, caller: Caller | None = None) -> Body | None:
+    def may_write(self, body: bytes) -> bool:
+        """True if the body names a method that changes state (it then needs its caller)."""
+        return any(name in body for name in self._write_names)
+
+    def handle(self, body: bytes, caller: Caller | None = None) -> bytes | None:
         """Answer a single request or a batch; the same bytes in the same state, the same answer."""
-        if any(name in body for name in self._write_names):
+        if self.may_write(body):
             return self.dispatch(body, caller=caller)
         if self._version is None:
             return self.dispatch(body)
@@ -326,16 +301,24 @@ class JsonRpc:
         if len(body) > CACHE_BODY_LIMIT:
             return self.dispatch(body, memo=True)
         answer = self._cache.get(body, _MISSING)
-        if answer is _MISSING:
-            answer = self.dispatch(body, memo=True)
+        if answer is not _MISSING:
+            return answer  # type: ignore[return-value]
+        answer = self.dispatch(body, memo=True)
+        if body in self._seen:
+            # Sent before: a poller's bytes, worth keeping. A body seen once (a client counting
+            # its ids up) is not kept: holding its answer would only push others out of memory.
             if len(self._cache) >= CACHE_ENTRIES:
                 del self._cache[next(iter(self._cache))]
             self._cache[body] = answer
-        return answer  # type: ignore[return-value]
+        else:
+            if len(self._seen) >= CACHE_ENTRIES:
+                del self._seen[next(iter(self._seen))]
+            self._seen[body] = None
+        return answer
 
     def dispatch(
         self, body: bytes, memo: bool = False, caller: Caller | None = None
-    ) -> Body | None:
+    ) -> bytes | None:
         """Answer through jsonrpcserver (with `memo`, read methods' results may come from it)."""
         self._caller = caller or Caller()
         one = self._memoised if memo and self._pure else self._one
@@ -367,7 +350,7 @@ class JsonRpc:
             size += len(answer) + 1
             if size > self._limits.max_response_bytes:
                 return self._too_large(None)
-            answers.append(bytes(answer))
+            answers.append(answer)
         return b"[" + b",".join(answers) + b"]" if answers else None
 
     def _too_large(self, request_id: Any) -> bytes:
@@ -378,7 +361,7 @@ class JsonRpc:
             "(max_response_bytes); ask for less in one request",
         )
 
-    def _memoised(self, request: Any) -> Body | None:
+    def _memoised(self, request: Any) -> bytes | None:
         """A read method's answer from the memo, the id spliced in; anything else dispatched."""
         if not (
             type(request) is dict
@@ -405,8 +388,6 @@ class JsonRpc:
                 del self._memo[next(iter(self._memo))]
             self._memo[key] = result
         tail = b"".join((_ID_HEAD, id_json(request["id"]), b"}"))
-        if len(result) > SPLICE_ABOVE:
-            return Spliced(_RESULT_HEAD, result, tail)
         return b"".join((_RESULT_HEAD, result, tail))
 
     def _dispatch(self, request: Any) -> Any:

@@ -7,8 +7,7 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from aiohttp import payload, web
-from aiohttp.abc import AbstractStreamWriter
+from aiohttp import web
 from prometheus_client.registry import Collector
 
 from healthd import bad_requests
@@ -21,10 +20,8 @@ from healthd.page.sources import History, Since
 from healthd.rpc import (
     INVALID_REQUEST,
     UNAUTHORIZED,
-    Body,
     JsonRpc,
     Limits,
-    Spliced,
     error_response,
     health_methods,
     parse,
@@ -149,26 +146,9 @@ def _add_get(resource: web.Resource, handler: Handler) -> None:
     resource.add_route("HEAD", handler)
 
 
-def json_response(body: Body, status: int = 200, **headers: str) -> web.Response:
-    """A response with an application/json body (a spliced one sent piece by piece)."""
-    if isinstance(body, Spliced):
-        return web.Response(body=SplicedPayload(body), status=status, headers=headers or None)
+def json_response(body: bytes, status: int = 200, **headers: str) -> web.Response:
+    """A response with an application/json body."""
     return web.Response(body=body, status=status, content_type=JSON, headers=headers or None)
-
-
-class SplicedPayload(payload.Payload):
-    """A JSON-RPC answer written as its pieces, so the memo's large result is never copied."""
-
-    def __init__(self, value: Spliced) -> None:
-        super().__init__(value, content_type=JSON)
-        self._size = value.size
-
-    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return bytes(self._value).decode(encoding, errors)
-
-    async def write(self, writer: AbstractStreamWriter) -> None:
-        for part in self._value.parts:
-            await writer.write(part)
 
 
 def _kind_handler(kind: Kind, access: Access) -> Handler:
@@ -242,7 +222,7 @@ class JsonRpcEndpoint:
     async def handle(self, request: web.Request) -> web.Response:
         """Answer one POST."""
         given = request.headers.get("Content-Type", "")
-        if given.partition(";")[0].strip().lower() not in JSON_TYPES:
+        if given not in JSON_TYPES and given.partition(";")[0].strip().lower() not in JSON_TYPES:
             data = f"expected Content-Type {self._accepted} (or none), got {given[:100]}"
             return json_response(error_response(INVALID_REQUEST, data=data), 415)
         why = bad_requests.unknown_encoding(request)
@@ -264,9 +244,10 @@ class JsonRpcEndpoint:
             why = bad_requests.reason(exc)
             self._malformed.note(why, request.remote)
             return bad_requests.answer(why)
-        caller = Caller(request.remote, bearer(request.headers.get("Authorization", "")))
         dispatcher = self._rpc
+        caller = None  # who is asking matters to writes only
         if not self._access.allows(request):
+            caller = _caller(request)
             if not _holds_own_token(caller, body, self._own):
                 return json_response(
                     error_response(UNAUTHORIZED, _id_of(body), data=self._access.refusal(request)),
@@ -274,10 +255,16 @@ class JsonRpcEndpoint:
                     **{"WWW-Authenticate": "Bearer"},
                 )
             dispatcher = self._narrow
+        elif dispatcher.may_write(body):
+            caller = _caller(request)
         answer = dispatcher.handle(body, caller)
         if answer is None:
             return web.Response(status=204)
         return json_response(answer)
+
+
+def _caller(request: web.Request) -> Caller:
+    return Caller(request.remote, bearer(request.headers.get("Authorization", "")))
 
 
 def _holds_own_token(caller: Caller, body: bytes, own: Mapping[str, WriteMethod]) -> bool:
