@@ -191,13 +191,13 @@ def _with_address(config: Config, host: str | None, port: int | None) -> Config:
 
 def describe(config: Config) -> str:
     """What `healthd validate` prints: the address and every check it would run."""
-    from healthd.config import address
+    from healthd.checks.base import host_port
     from healthd.durations import format_duration
 
     server = config.server
     lines = [
         f"config: {config.source}",
-        f"listen: {address(server.host, server.port)} (max body {server.max_body_bytes} bytes)",
+        f"listen: {host_port(server.host, server.port)} (max body {server.max_body_bytes} bytes)",
         f"access: {_access(config)}",
         f"state: {config.state_dir or 'none (maintenance mode does not survive a restart)'}",
         f"checks: {len(config.checks)}",

@@ -21,8 +21,7 @@ from healthd.formats import FormatName
 from healthd.history import DEFAULT_RUNS, MAX_RUNS
 from healthd.maintenance import check_state_dir
 from healthd.notify.config import NotifyConfig, parse_sinks
-from healthd.page import PATHS as PAGE_PATHS
-from healthd.page import is_page_path
+from healthd.paths import is_reserved
 from healthd.redact import secret_name
 from healthd.result import NO_HYSTERESIS, Thresholds
 from healthd.store import MAINTENANCE
@@ -204,14 +203,6 @@ def parse_config(text: str, source: str) -> Config:
 
 
 TOP_LEVEL_KEYS = frozenset({"server", "scheduler", "logging", "checks", "views", "notify"})
-RESERVED_PATHS = (
-    "/ext/health",
-    "/ext/health/health",
-    "/ext/health/readiness",
-    "/ext/health/liveness",
-    "/metrics",
-    *PAGE_PATHS,
-)
 
 
 def _views(entries: Any, problems: list[str]) -> tuple[ViewConfig, ...]:
@@ -226,8 +217,7 @@ def _views(entries: Any, problems: list[str]) -> tuple[ViewConfig, ...]:
         except ValidationError as exc:
             problems.extend(_problems(exc, where, ViewConfig))
             continue
-        taken = view.path in RESERVED_PATHS or is_page_path(view.path)
-        if taken or view.path in {v.path for v in views}:
+        if is_reserved(view.path) or view.path in {v.path for v in views}:
             problems.append(f"{key_path((*where, 'path'))}: {view.path} is already served")
             continue
         views.append(view)
@@ -313,14 +303,11 @@ def _timing(
     delay = defaults.initial_delay if spec.initial_delay is None else spec.initial_delay
     if spec.interval is None and spec.timeout is None:
         pass  # the [scheduler] defaults are checked once, under their own key path
-    elif interval <= 0:
-        problems.append(f"{key_path((*where, 'interval'))}: must be longer than 0s")
-    elif timeout <= 0 or timeout >= interval:
-        key = "timeout" if spec.timeout is not None else "interval"
-        problems.append(
-            f"{key_path((*where, key))}: the timeout ({format_duration(timeout)}) must be longer "
-            f"than 0s and shorter than the interval ({format_duration(interval)})"
-        )
+    else:
+        problem = timing_problem(interval, timeout)
+        if problem is not None:
+            key = "interval" if interval <= 0 or spec.timeout is None else "timeout"
+            problems.append(f"{key_path((*where, key))}: {problem}")
     return Timing(interval=interval, timeout=timeout, initial_delay=delay)
 
 
@@ -331,18 +318,22 @@ def _thresholds(spec: CheckSpec, defaults: SchedulerConfig) -> Thresholds:
 
 
 def _check_default_timing(defaults: SchedulerConfig, problems: list[str]) -> None:
-    if defaults.interval <= 0:
-        problems.append("scheduler.interval: must be longer than 0s")
-    elif defaults.timeout <= 0 or defaults.timeout >= defaults.interval:
-        problems.append(
-            f"scheduler.timeout: the timeout ({format_duration(defaults.timeout)}) must be longer "
-            f"than 0s and shorter than the interval ({format_duration(defaults.interval)})"
+    problem = timing_problem(defaults.interval, defaults.timeout)
+    if problem is not None:
+        key = "interval" if defaults.interval <= 0 else "timeout"
+        problems.append(f"scheduler.{key}: {problem}")
+
+
+def timing_problem(interval: float, timeout: float) -> str | None:
+    """What is wrong with an interval and its timeout, or None: 0 < timeout < interval."""
+    if interval <= 0:
+        return "must be longer than 0s"
+    if timeout <= 0 or timeout >= interval:
+        return (
+            f"the timeout ({format_duration(timeout)}) must be longer than 0s and shorter than "
+            f"the interval ({format_duration(interval)})"
         )
-
-
-def address(host: str, port: int) -> str:
-    """host:port, an IPv6 address in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return None
 
 
 def key_path(loc: Sequence[str | int]) -> str:

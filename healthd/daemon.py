@@ -13,18 +13,19 @@ from prometheus_client.registry import Collector
 
 from healthd.bad_requests import BadRequests
 from healthd.checks import build_check
-from healthd.checks.base import Check, CheckEnv
+from healthd.checks.base import Check, CheckEnv, host_port
 from healthd.checks.http import SharedSession
 from healthd.children import Children
-from healthd.config import Config, address
+from healthd.config import Config
 from healthd.defences import WorkersCollector
 from healthd.maintenance import Maintenance
 from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
+from healthd.paths import HEALTH
 from healthd.reports import Reports
 from healthd.rpc import Limits, maintenance_method, report_method
 from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler
-from healthd.server import DEFAULT_PREFIX, create_app
+from healthd.server import create_app
 from healthd.store import Entry, Store
 from healthd.writes import WriteMethod
 
@@ -147,8 +148,8 @@ class Daemon:
         `collectors` add metrics of the serving side (connections); `malformed` counts bad HTTP.
         """
         server = self.config.server
-        origin = f"http://{address(server.host, server.port if port is None else port)}"
-        self.notifications.set_generator_url(f"{origin}{DEFAULT_PREFIX}")
+        origin = f"http://{host_port(server.host, server.port if port is None else port)}"
+        self.notifications.set_generator_url(f"{origin}{HEALTH}")
         return create_app(
             self.store,
             max_body_bytes=self.config.server.max_body_bytes,

@@ -61,6 +61,11 @@ _CREDENTIAL = re.compile(
 )
 
 
+def error_text(exc: BaseException, secrets: Iterable[str]) -> str:
+    """An exception's text (its type's name when it has none) with every secret replaced."""
+    return redact_text(str(exc) or type(exc).__name__, secrets)
+
+
 def redact_credentials(text: str) -> str:
     """Text with anything shaped like an Authorization credential replaced by ***."""
     return _CREDENTIAL.sub(lambda m: f"{m.group(1)}{MASK}", text)

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client.registry import Collector
 
-from healthd import bad_requests
+from healthd import bad_requests, paths
 from healthd.answers import Answers
 from healthd.checks.base import KINDS, Kind
 from healthd.config import ViewConfig
@@ -30,7 +30,6 @@ from healthd.rpc import (
 from healthd.store import Store
 from healthd.writes import Caller, WriteAccess, WriteMethod, bearer, matches_any
 
-DEFAULT_PREFIX = "/ext/health"
 DEFAULT_LIMITS = Limits()
 JSON = "application/json"
 # What JSON-RPC clients send: JSON under its own names, or no Content-Type at all.
@@ -95,7 +94,7 @@ def create_app(
     app = web.Application(client_max_size=max_body_bytes)
     answers = app[ANSWERS] = Answers(store)
     app[BAD_REQUESTS] = malformed or bad_requests.BadRequests()
-    reads = health_methods(answers, f"{origin}{DEFAULT_PREFIX}")
+    reads = health_methods(answers, f"{origin}{paths.HEALTH}")
     writes = WriteAccess(token)
     written = dict(write_methods or {})
     authorizers = {name: method.authorizer(writes) for name, method in written.items()}
@@ -119,20 +118,20 @@ def create_app(
     post = JsonRpcEndpoint(
         rpc, access, max_body_bytes, body_timeout, narrow, own, app[BAD_REQUESTS]
     )
-    for path in (DEFAULT_PREFIX, f"{DEFAULT_PREFIX}/"):
+    for path in paths.HEALTH_PATHS:
         base = app.router.add_resource(path)
         _add_get(base, _kind_handler(kind="health", access=access))
         base.add_route("POST", post.handle)
         base.add_route("*", _not_allowed("GET, HEAD, POST"))
     for kind in KINDS:
-        resource = app.router.add_resource(f"{DEFAULT_PREFIX}/{kind}")
+        resource = app.router.add_resource(paths.kind_path(kind))
         _add_get(resource, _kind_handler(kind=kind, access=access))
         resource.add_route("*", _not_allowed("GET, HEAD"))
     for view in views:
         _add_get(app.router.add_resource(view.path), _view_handler(view, access))
         app.router.add_route("*", view.path, _not_allowed("GET, HEAD"))
-    _add_get(app.router.add_resource("/metrics"), _metrics_handler(answers, access, collectors))
-    app.router.add_route("*", "/metrics", _not_allowed("GET, HEAD"))
+    _add_get(app.router.add_resource(paths.METRICS), _metrics_handler(answers, access, collectors))
+    app.router.add_route("*", paths.METRICS, _not_allowed("GET, HEAD"))
     page = StatusPage(answers, history, since)
     for path, handler in page.routes(access.allows, _not_found).items():
         _add_get(app.router.add_resource(path), handler)

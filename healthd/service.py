@@ -18,8 +18,9 @@ from aiohttp import web
 
 from healthd import log as logging_setup
 from healthd.bad_requests import BadRequests, Handler
+from healthd.checks.base import host_port
 from healthd.children import become_subreaper
-from healthd.config import Config, ConfigError, address, load_config
+from healthd.config import Config, ConfigError, load_config
 from healthd.daemon import Daemon
 from healthd.defences import ConnectionsCollector
 from healthd.listener import AcceptErrors, Limiter, Listener, raise_fd_limit
@@ -64,11 +65,11 @@ class Service:
             # asyncio's own text repeats the address; the errno's text is the reason alone.
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise StartError(
-                f"cannot listen on {address(server.host, server.port)}: {reason}"
+                f"cannot listen on {host_port(server.host, server.port)}: {reason}"
             ) from None
         log.info(
             "healthd started",
-            address=address(server.host, listener.port()),
+            address=host_port(server.host, listener.port()),
             config=config.source,
             checks=[f"{c.name} ({c.kind}, {c.spec.type})" for c in self.daemon.checks],
         )

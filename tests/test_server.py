@@ -10,6 +10,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from healthd.answers import Answers
+from healthd.config import ConfigError, parse_config
+from healthd.paths import RESERVED
 from healthd.result import Outcome
 from healthd.rpc import parse
 from healthd.server import create_app
@@ -325,3 +327,14 @@ async def test_a_content_encoding_healthd_cannot_decode_is_a_parse_error(
     assert body["error"]["code"] == -32700 and body["id"] is None
     assert "Content-Encoding" in body["error"]["data"]
     assert encoding not in body["error"]["data"]
+
+
+@pytest.mark.parametrize("path", [*RESERVED, "/status", "/badge.svg", "/badge/db.svg"])
+async def test_every_path_healthd_serves_is_routed_and_no_view_may_take_it(
+    aiohttp_client: Any, store: Store, path: str
+) -> None:
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(store))
+    assert (await client.get(path)).status in (200, 503)
+    with pytest.raises(ConfigError) as refused:
+        parse_config(f'[[views]]\npath = "{path}"\nformat = "short"\n', "test.toml")
+    assert refused.value.problems == [f"views[0].path: {path} is already served"]

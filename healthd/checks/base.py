@@ -137,6 +137,11 @@ class CheckEnv:
     timing: Timing | None = None
 
 
+def host_port(host: str, port: int) -> str:
+    """host:port, with an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def os_error_text(exc: OSError) -> str:
     """A short readable reason for a failed system call or connection."""
     if isinstance(exc, ConnectionRefusedError):

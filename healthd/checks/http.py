@@ -7,9 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, field_validator
 from yarl import URL
 
-from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, ListOf, Probe, os_error_text
-from healthd.checks.tcp import host_port
-from healthd.redact import redact_text, redact_url, secret_name, url_secrets
+from healthd.checks.base import (
+    CheckEnv,
+    CheckFailed,
+    CheckSpec,
+    ListOf,
+    Probe,
+    host_port,
+    os_error_text,
+)
+from healthd.redact import error_text, redact_url, secret_name, url_secrets
 
 if TYPE_CHECKING:  # aiohttp is imported when a check runs: `healthd validate` stays quick
     import aiohttp
@@ -125,7 +132,7 @@ def request_error(method: str, shown_url: str, exc: BaseException, secrets: tupl
     ):
         where = host_port(exc.host, exc.port) if exc.port is not None else exc.host
         return f"cannot connect to {where}: {os_error_text(exc.os_error)}"
-    reason = redact_text(str(exc) or type(exc).__name__, secrets)
+    reason = error_text(exc, secrets)
     return f"{method} {shown_url} failed: {reason}"
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe
-from healthd.redact import redact_text, redact_url, url_secrets
+from healthd.redact import error_text, redact_url, url_secrets
 
 
 class PostgresSpec(CheckSpec):
@@ -45,7 +45,7 @@ def build(spec: PostgresSpec, env: CheckEnv) -> Probe:
             connection = await asyncpg.connect(spec.dsn, timeout=None)
             await connection.fetchval(spec.query)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            reason = redact_text(str(exc) or type(exc).__name__, secrets)
+            reason = error_text(exc, secrets)
             raise CheckFailed(f"postgres: {reason}") from None
         finally:
             if connection is not None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe
-from healthd.redact import redact_text, redact_url, url_secrets
+from healthd.redact import error_text, redact_url, url_secrets
 
 
 class RedisSpec(CheckSpec):
@@ -44,7 +44,7 @@ def build(spec: RedisSpec, env: CheckEnv) -> Probe:
         try:
             answer = await client.ping()
         except (OSError, redis.exceptions.RedisError) as exc:
-            reason = redact_text(str(exc) or type(exc).__name__, secrets)
+            reason = error_text(exc, secrets)
             raise CheckFailed(f"redis: {reason}") from None
         finally:
             await client.aclose()

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe, os_error_text
+from healthd.checks.base import CheckEnv, CheckFailed, CheckSpec, Probe, host_port, os_error_text
 
 
 class TcpSpec(CheckSpec):
@@ -21,11 +21,6 @@ class TcpSpec(CheckSpec):
 
     def target(self) -> str:
         return host_port(self.host, self.port)
-
-
-def host_port(host: str, port: int) -> str:
-    """host:port, with an IPv6 address in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def build(spec: TcpSpec, env: CheckEnv) -> Probe:
