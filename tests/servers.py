@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PATIENCE, free_port, require
+from tests.helpers.net import free_port
+from tests.helpers.processes import require
+from tests.helpers.waiting import PATIENCE
 
 
 @dataclass

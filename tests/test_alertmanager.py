@@ -14,7 +14,10 @@ import pytest
 
 from healthd.config import Config
 from healthd.daemon import Daemon
-from tests.conftest import PATIENCE, config_of, free_port, require, stop_process
+from tests.helpers.config import config_of
+from tests.helpers.net import free_port
+from tests.helpers.processes import require, stop_process
+from tests.helpers.waiting import PATIENCE
 from tests.test_notify import flag_check, notify_table, until
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"

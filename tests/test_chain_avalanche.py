@@ -10,7 +10,8 @@ from healthd.config import ConfigError, parse_config
 from tests.chains.avalanchego import FakeAvalancheGo
 from tests.chains.evm import FakeEvm
 from tests.chains.harness import chains, run, serving
-from tests.conftest import config_text, free_port
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
 
 
 async def test_a_bootstrapped_synced_node_passes() -> None:

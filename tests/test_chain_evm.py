@@ -17,7 +17,9 @@ from tests.chains.evm import FakeEvm
 from tests.chains.fake import Fault
 from tests.chains.ganache import ganache, height, rpc
 from tests.chains.harness import chains, run, serving
-from tests.conftest import PATIENCE, config_text, free_port
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
+from tests.helpers.waiting import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 

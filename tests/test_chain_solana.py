@@ -7,7 +7,7 @@ import pytest
 from healthd.config import ConfigError, parse_config
 from tests.chains.harness import chains, run, serving
 from tests.chains.solana import FakeSolana
-from tests.conftest import config_text
+from tests.helpers.config import config_text
 
 
 async def test_a_healthy_node_passes_with_its_slot() -> None:

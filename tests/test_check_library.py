@@ -26,7 +26,9 @@ from healthd.config import ConfigError, parse_config
 from healthd.result import Outcome
 from healthd.server import create_app
 from healthd.store import Entry, Store
-from tests.conftest import config_text, free_port, require
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
+from tests.helpers.processes import require
 from tests.servers import postgres_server, redis_server
 from tests.test_checks import outcome
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from healthd.checks.base import Check, CheckFailed
 from healthd.runner import Runner
 from healthd.store import Entry, Store
-from tests.conftest import free_port
+from tests.helpers.net import free_port
 from tests.helpers.processes import ends
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import config_text, free_port
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import free_port
+from tests.helpers.net import free_port
 from tests.test_cli import ROOT
 
 HEAVY = ("aiohttp", "apscheduler", "jsonrpcserver", "prometheus_client", "rich")

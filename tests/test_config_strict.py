@@ -9,7 +9,7 @@ import pytest
 
 from healthd.checks.base import CheckSpec
 from healthd.config import ConfigError, parse_config
-from tests.conftest import config_text
+from tests.helpers.config import config_text
 from tests.test_cli import healthd, write
 
 TCP = {"name": "node.rpc", "type": "tcp", "host": "127.0.0.1", "port": 9651}

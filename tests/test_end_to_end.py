@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 from jsonrpcclient import Error, Ok, parse, request
 
-from tests.conftest import PATIENCE, config_text, free_port, until
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
+from tests.helpers.waiting import PATIENCE, until
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import PATIENCE, config_text, until
+from tests.helpers.config import config_text
 from tests.helpers.daemon import (
     Daemons,
     Served,
@@ -30,6 +30,7 @@ from tests.helpers.daemon import (
     read_answer,
     read_until_closed,
 )
+from tests.helpers.waiting import PATIENCE, until
 
 MB = 1 << 20
 RSS_HEADROOM = 100 * MB

@@ -11,8 +11,8 @@ from structlog.testing import capture_logs
 
 from healthd import listener
 from healthd.listener import ACCEPT_ERROR, AcceptErrors
-from tests.conftest import PATIENCE
 from tests.helpers.daemon import Daemons, read_until_closed
+from tests.helpers.waiting import PATIENCE
 
 
 async def test_accept_failures_are_logged_once_per_burst_not_per_attempt() -> None:

@@ -19,7 +19,7 @@ from healthd.maintenance import STATE_FILE, State
 from healthd.rpc import JsonRpc
 from healthd.store import Entry, Store
 from healthd.writes import NO_TOKEN_REFUSAL, TOKEN_REFUSAL, Caller, WriteAccess
-from tests.conftest import config_of
+from tests.helpers.config import config_of
 from tests.helpers.receiver import Receiver, receiver
 from tests.test_notify import flag_check, notify_table, until
 

@@ -19,8 +19,9 @@ from healthd.daemon import Daemon
 from healthd.result import Record
 from healthd.runner import Runner
 from healthd.store import Entry, Store
-from tests.conftest import config_of, wait_for
 from tests.helpers import probes
+from tests.helpers.config import config_of
+from tests.helpers.waiting import wait_for
 
 
 def store_for(*checks: Check) -> Store:

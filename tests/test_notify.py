@@ -21,7 +21,7 @@ from healthd.notify.delivery import backoff
 from healthd.notify.notifications import Notifications, build_sinks
 from healthd.notify.webhook import WebhookSink
 from healthd.store import Entry, Store
-from tests.conftest import config_of, toml_value
+from tests.helpers.config import config_of, toml_value
 from tests.helpers.receiver import Receiver, receiver
 
 

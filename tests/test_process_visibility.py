@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from healthd.checks.process import hidden_by
-from tests.conftest import require
+from tests.helpers.processes import require
 
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = "65534"

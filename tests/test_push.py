@@ -13,8 +13,9 @@ import pytest
 
 from healthd.config import ConfigError, parse_config
 from healthd.reports import ReportRejected, clean_output, outcome_of
-from tests.conftest import config_text, until
+from tests.helpers.config import config_text
 from tests.helpers.daemon import ROOT, Daemons, Served, environment
+from tests.helpers.waiting import until
 
 GLOBAL = "gl0bal-t0ken-for-tests"
 OWN = "backup-0wn-t0ken"

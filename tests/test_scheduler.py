@@ -12,8 +12,8 @@ from healthd.checks.base import Check
 from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler, phase
 from healthd.store import Entry, Store
-from tests.conftest import wait_for
 from tests.helpers.processes import ends
+from tests.helpers.waiting import wait_for
 
 
 def setup(*checks: Check) -> tuple[Store, Runner, Scheduler]:

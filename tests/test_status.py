@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import config_text, free_port, until
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
 from tests.helpers.terminal import Terminal, run_on_terminal
+from tests.helpers.waiting import until
 from tests.test_end_to_end import ROOT, Daemon, start_daemon
 
 __all__ = ["start_daemon"]

@@ -20,8 +20,11 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 
-from tests.conftest import config_text, free_port, require, until
 from tests.helpers.browser import CHROMEDRIVER, CHROMIUM, chromium, full_page
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
+from tests.helpers.processes import require
+from tests.helpers.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_NAME = "a-check-with-a-rather-long-name-that-must-wrap.on.narrow:screens"

@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 from healthd.sd_notify import Notifier, watchdog_interval
-from tests.conftest import PATIENCE, config_text, free_port, until
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
 from tests.helpers.processes import ends
+from tests.helpers.waiting import PATIENCE, until
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import pytest
 
 from healthd import table
 from healthd.durations import human_duration
-from tests.conftest import config_text
+from tests.helpers.config import config_text
 from tests.helpers.terminal import run_on_terminal
 from tests.test_cli import ROOT, healthd
 

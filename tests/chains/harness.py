@@ -17,7 +17,7 @@ from healthd.runner import Runner
 from healthd.scheduler import Progress
 from healthd.store import Entry, Store
 from tests.chains.fake import FakeServer
-from tests.conftest import config_of
+from tests.helpers.config import config_of
 
 
 class Clock:

@@ -17,7 +17,9 @@ from typing import Any
 
 import psutil
 
-from tests.conftest import PATIENCE, free_port, toml_value, until
+from tests.helpers.config import toml_value
+from tests.helpers.net import free_port
+from tests.helpers.waiting import PATIENCE, until
 
 ROOT = Path(__file__).resolve().parents[2]
 JSON_HEADERS = {"Content-Type": "application/json"}
