@@ -10,6 +10,8 @@ import pytest
 from healthd.checks import build_check
 from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
+from healthd.config import Config
+from healthd.daemon import Daemon
 from healthd.scheduler import Progress
 from tests.helpers.config import config_of
 
@@ -38,3 +40,14 @@ def make_check(env: CheckEnv) -> Callable[..., Check]:
         return build_check(item.spec, item.timing, env)
 
     return make
+
+
+@pytest.fixture
+async def serve(aiohttp_client: Any) -> Callable[[Config], Any]:
+    """Start a daemon in this process on a config: returns it and a test client for its app."""
+
+    async def start(config: Config) -> tuple[Daemon, Any]:
+        daemon = Daemon(config)
+        return daemon, await aiohttp_client(daemon.app())
+
+    return start

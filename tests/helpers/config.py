@@ -1,7 +1,9 @@
-"""Config files written by the tests: TOML values and [[checks]] tables, text or validated."""
+"""Config files written by the tests: TOML values, [[checks]] and [[notify]] tables, as text or
+validated."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from healthd.config import Config, parse_config
@@ -32,3 +34,20 @@ def config_text(*checks: dict[str, Any], extra: str = "") -> str:
 def config_of(*checks: dict[str, Any], extra: str = "") -> Config:
     """A validated config with the given checks."""
     return parse_config(config_text(*checks, extra=extra), "test.toml")
+
+
+def notify_table(**keys: Any) -> str:
+    """A [[notify]] table."""
+    return "[[notify]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in keys.items())
+
+
+def flag_check(name: str, flag: Path, **keys: Any) -> dict[str, Any]:
+    """A command check that passes while `flag` exists."""
+    return {
+        "name": name,
+        "type": "command",
+        "command": ["test", "-e", str(flag)],
+        "interval": "300ms",
+        "timeout": "250ms",
+        **keys,
+    }

@@ -30,6 +30,17 @@ def until(condition: Callable[[], Any], what: str) -> Any:
     raise AssertionError(f"gave up waiting for {what}")
 
 
+async def until_async(condition: Callable[[], Any], what: str) -> Any:
+    """Poll `condition` from the event loop (the daemon under test runs on it too) until it gives
+    a true value; return that value."""
+    deadline = time.monotonic() + PATIENCE
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        await asyncio.sleep(0.02)
+    return value
+
+
 async def wait_for(store: Store, predicate: Callable[[], bool], limit: float = 20.0) -> None:
     """Wait until `predicate()` holds after some recorded run (the limit only guards a hang)."""
     if predicate():
