@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from healthd.checks import build_check
 from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.config import Config
 from healthd.daemon import Daemon
 from healthd.scheduler import Progress
-from tests.helpers.config import config_of
+from tests.helpers.config import check_of
 
 
 @pytest.fixture
@@ -36,8 +35,7 @@ def make_check(env: CheckEnv) -> Callable[..., Check]:
         keys.setdefault("name", "c")
         keys.setdefault("interval", "1s")
         keys.setdefault("timeout", "500ms")
-        item = config_of(keys).checks[0]
-        return build_check(item.spec, item.timing, env)
+        return check_of(keys, env)
 
     return make
 

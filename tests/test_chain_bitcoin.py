@@ -13,8 +13,9 @@ import structlog
 
 from healthd.config import ConfigError, parse_config
 from tests.chains.bitcoind import FakeBitcoind
-from tests.chains.harness import chains, run, serving
+from tests.chains.harness import chains, serving
 from tests.helpers.config import config_text
+from tests.helpers.runs import run
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "s3cret-rpc-pass"

@@ -16,9 +16,10 @@ import pytest
 from tests.chains.evm import FakeEvm
 from tests.chains.fake import Fault
 from tests.chains.ganache import ganache, height, rpc
-from tests.chains.harness import chains, run, serving
+from tests.chains.harness import chains, serving
 from tests.helpers.config import config_text
 from tests.helpers.net import free_port
+from tests.helpers.runs import run
 from tests.helpers.waiting import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent

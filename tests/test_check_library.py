@@ -29,24 +29,19 @@ from healthd.store import Entry, Store
 from tests.helpers.config import config_text
 from tests.helpers.net import free_port
 from tests.helpers.processes import require
+from tests.helpers.runs import outcome, run, run_once
 from tests.servers import postgres_server, redis_server
-from tests.test_checks import outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 NAGIOS = Path("/usr/lib/nagios/plugins")
 
 
-def parsed(result: tuple[object, str | None]) -> tuple[Any, str | None]:
-    message, error = result
-    return (None if message is None else json.loads(str(message))), error
-
-
 # --- load ------------------------------------------------------------------------------------
 
 
 async def test_load_reports_averages_and_cpus(make_check: Callable[..., Check]) -> None:
-    message, error = parsed(await outcome(make_check(type="load", max_load1_per_cpu=1000)))
+    message, error = await run(make_check(type="load", max_load1_per_cpu=1000))
     assert error is None
     assert message["cpus"] == psutil.cpu_count()
     assert set(message) == {"load1", "load5", "load15", "cpus"}
@@ -83,7 +78,7 @@ async def test_process_by_name_passes_while_it_runs(
 ) -> None:
     name, proc = sleeper
     check = make_check(type="process", process_name=name)
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert error is None and message["pid"] == proc.pid
     proc.kill()
     proc.wait()
@@ -97,7 +92,7 @@ async def test_process_by_pidfile_and_zombies_fail(
     pidfile = tmp_path / "node.pid"
     pidfile.write_text(f"{proc.pid}\n")
     check = make_check(type="process", pidfile=str(pidfile))
-    assert parsed(await outcome(check)) == ({"pid": proc.pid}, None)
+    assert await run(check) == ({"pid": proc.pid}, None)
     proc.send_signal(signal.SIGKILL)  # not reaped: a zombie until wait()
     while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE:
         time.sleep(0.01)
@@ -123,11 +118,11 @@ async def test_file_passes_while_fresh_and_fails_when_stale_or_gone(
     heartbeat = tmp_path / "heartbeat"
     heartbeat.write_text("")
     check = make_check(type="file", path=str(heartbeat), max_age="1h")
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert error is None and 0 <= message["ageSeconds"] < 3600
     old = time.time() - 7200
     os.utime(heartbeat, (old, old))
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert message["ageSeconds"] >= 7200
     assert error is not None and "more than 1h0m0s" in error
     heartbeat.unlink()
@@ -138,7 +133,7 @@ async def test_file_passes_while_fresh_and_fails_when_stale_or_gone(
 
 
 async def test_dns_resolves_through_the_system_resolver(make_check: Callable[..., Check]) -> None:
-    message, error = parsed(await outcome(make_check(type="dns", host="localhost")))
+    message, error = await run(make_check(type="dns", host="localhost"))
     assert error is None and "127.0.0.1" in message["addresses"]
     _, error = await outcome(make_check(type="dns", host="localhost", min_results=50))
     assert error is not None and "fewer than 50" in error
@@ -168,12 +163,12 @@ async def test_jsonrpc_matches_expected_keys_nested(
     url, store = healthd_api
     want = {"healthy": True, "checks": {"node": {"contiguousFailures": 0}}}
     check = make_check(type="jsonrpc", url=url, method="health.health", expect=want)
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert error == "result.healthy is false, expected true"
     assert message["checks"]["node"]["error"] == {"message": "not yet run"}
     store.record("node", Outcome(), 1, 1)
     store.record("db", Outcome(), 1, 1)
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert error is None and message["healthy"] is True
 
 
@@ -210,7 +205,7 @@ async def test_jsonrpc_trims_a_large_result(make_check: Callable[..., Check]) ->
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         check = make_check(type="jsonrpc", url=f"http://127.0.0.1:{port}/", method="get")
-        message, error = parsed(await outcome(check))
+        message, error = await run(check)
     finally:
         await runner.cleanup()
     assert error is None
@@ -233,10 +228,10 @@ async def test_postgres_passes_while_the_server_runs_and_fails_once_stopped(
             timeout="5s",
             interval="10s",
         )
-        message, error = parsed(await outcome(check))
+        message, error = await run(check)
         assert error is None and message["latencyMs"] > 0
         server.stop()
-        message, error = parsed(await outcome(check))
+        message, error = await run(check)
     assert message is None
     assert error is not None and error.startswith("postgres: ")
     assert server.password not in error
@@ -266,7 +261,7 @@ async def test_redis_passes_while_the_server_runs_and_fails_once_stopped(
     with redis_server() as server:
         url = f"redis://:{server.password}@127.0.0.1:{server.port}/0"
         check = make_check(type="redis", url=url, timeout="5s", interval="10s")
-        message, error = parsed(await outcome(check))
+        message, error = await run(check)
         assert error is None and message["latencyMs"] > 0
         wrong = make_check(
             type="redis",
@@ -369,12 +364,7 @@ async def test_nagios_error_names_the_state_once(
     make_check: Callable[..., Check], tmp_path: Path, output: str, error: str
 ) -> None:
     check = make_check(type="nagios", command=[plugin(tmp_path, 1, output)])
-    store = Store([Entry("c", "health", frozenset())])
-    from healthd.runner import Runner
-
-    runner = Runner(store)
-    record = await runner.run(check)
-    await runner.close()
+    record = await run_once(check)
     assert record.error == error
     assert record.degraded
 
@@ -391,7 +381,7 @@ async def test_real_monitoring_plugins_work_unchanged(
             timeout="5s",
             interval="10s",
         )
-        message, error = parsed(await outcome(tcp))
+        message, error = await run(tcp)
     assert error is None and message["status"] == "OK"
     assert "time" in message["perfdata"] and message["perfdata"]["time"]["uom"] == "s"
     _, error = await outcome(tcp)
@@ -402,7 +392,7 @@ async def test_real_monitoring_plugins_work_unchanged(
         timeout="5s",
         interval="10s",
     )
-    message, error = parsed(await outcome(disk))
+    message, error = await run(disk)
     assert error is None and message["status"] == "OK" and message["perfdata"]
     procs = make_check(
         type="nagios",
@@ -410,7 +400,7 @@ async def test_real_monitoring_plugins_work_unchanged(
         timeout="5s",
         interval="10s",
     )
-    message, error = parsed(await outcome(procs))
+    message, error = await run(procs)
     assert error is None and message["status"] == "OK"
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from healthd.checks import build_check
+from healthd.checks.base import Check, CheckEnv
 from healthd.config import Config, parse_config
 
 
@@ -34,6 +36,12 @@ def config_text(*checks: dict[str, Any], extra: str = "") -> str:
 def config_of(*checks: dict[str, Any], extra: str = "") -> Config:
     """A validated config with the given checks."""
     return parse_config(config_text(*checks, extra=extra), "test.toml")
+
+
+def check_of(keys: dict[str, Any], env: CheckEnv) -> Check:
+    """One check built from its TOML keys, as the daemon builds it."""
+    item = config_of(keys).checks[0]
+    return build_check(item.spec, item.timing, env)
 
 
 def notify_table(**keys: Any) -> str:
