@@ -8,7 +8,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,14 +25,14 @@ from healthd.config import ConfigError, parse_config
 from healthd.result import Outcome
 from healthd.server import create_app
 from healthd.store import Entry, Store
-from tests.helpers.config import config_text
+from tests.helpers.cli import ROOT, healthd
+from tests.helpers.config import config_file, config_text
 from tests.helpers.net import free_port
 from tests.helpers.processes import require
 from tests.helpers.runs import outcome, run, run_once
 from tests.servers import postgres_server, redis_server
 
-ROOT = Path(__file__).resolve().parent.parent
-PLUGINS = Path(__file__).resolve().parent / "plugins"
+PLUGINS = ROOT / "tests" / "plugins"
 NAGIOS = Path("/usr/lib/nagios/plugins")
 
 
@@ -407,42 +406,29 @@ async def test_real_monitoring_plugins_work_unchanged(
 # --- plugins and secrets in `healthd validate` ------------------------------------------------
 
 
-def run_healthd(*args: str, pythonpath: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": pythonpath}
-    env.pop("HEALTHD_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "healthd", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_a_package_can_register_its_own_check_type(tmp_path: Path) -> None:
     value = tmp_path / "value"
     value.write_text("7")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        config_text({"name": "queue", "type": "threshold", "path": str(value), "maximum": 10})
+    config = config_file(
+        tmp_path,
+        config_text({"name": "queue", "type": "threshold", "path": str(value), "maximum": 10}),
     )
     path = f"{PLUGINS}{os.pathsep}{ROOT}"
-    result = run_healthd("check", "--json", "--config", str(config), pythonpath=path)
+    result = healthd("check", "--json", "--config", config, env={"PYTHONPATH": path})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["checks"]["queue"]["message"] == {"value": 7.0}
     value.write_text("12")
-    result = run_healthd("check", "--json", "--config", str(config), pythonpath=path)
+    result = healthd("check", "--json", "--config", config, env={"PYTHONPATH": path})
     assert result.returncode == 1
     assert json.loads(result.stdout)["checks"]["queue"]["error"] == {"message": "12 is above 10"}
     # Without the package installed, the type is unknown, and said so.
-    result = run_healthd("validate", "--config", str(config), pythonpath=str(ROOT))
+    result = healthd("validate", "--config", config)
     assert result.returncode == 2 and "unknown type 'threshold'" in result.stderr
 
 
 def test_validate_never_shows_secrets(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
+    config = config_file(
+        tmp_path,
         config_text(
             {"name": "db", "type": "postgres", "dsn": "postgresql://u:pg-pass-1@127.0.0.1/db"},
             {
@@ -457,9 +443,9 @@ def test_validate_never_shows_secrets(tmp_path: Path) -> None:
                 "url": "https://u:http-pass-4@127.0.0.1/?token=tok-5",
                 "headers": {"Authorization": "Bearer hdr-6"},
             },
-        )
+        ),
     )
-    result = run_healthd("validate", "--config", str(config), pythonpath=str(ROOT))
+    result = healthd("validate", "--config", config)
     assert result.returncode == 0, result.stderr
     for secret in ("pg-pass-1", "kv-pass-2", "redis-pass-3", "http-pass-4", "tok-5", "hdr-6"):
         assert secret not in result.stdout + result.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -17,11 +16,10 @@ from typing import Any
 import pytest
 from jsonrpcclient import Error, Ok, parse, request
 
+from tests.helpers.cli import environment
 from tests.helpers.config import config_text
 from tests.helpers.net import free_port
 from tests.helpers.waiting import PATIENCE, until
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class Daemon:
@@ -59,13 +57,11 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[[str], Daemon]]:
         port = free_port()
         path = tmp_path / "config.toml"
         path.write_text(f"[server]\nport = {port}\n{text}")
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        env.pop("HEALTHD_CONFIG", None)
         proc = subprocess.Popen(
             [sys.executable, "-m", "healthd", "serve", "--config", str(path)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
+            env=environment(),
         )
         started.append(proc)
         daemon = Daemon(proc, port)

@@ -12,8 +12,6 @@ import re
 import secrets
 import signal
 import socket
-import subprocess
-import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +20,11 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.helpers.config import config_text
+from tests.helpers.cli import healthd
+from tests.helpers.config import config_file, config_text
 from tests.helpers.daemon import (
     Daemons,
     Served,
-    environment,
     read_answer,
     read_until_closed,
 )
@@ -668,25 +666,13 @@ def test_a_post_without_the_token_gets_401_with_its_id(
 # -- bad configs, reloads, start failures ---------------------------------------------------------
 
 
-def run_healthd(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "healthd", *args],
-        capture_output=True,
-        text=True,
-        env=environment(),
-        timeout=PATIENCE,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("text", ["", "\n\n", "# nothing here yet\n"])
 @pytest.mark.parametrize("command", ["serve", "validate"])
 def test_an_empty_config_file_is_a_bad_config(tmp_path: Path, command: str, text: str) -> None:
-    path = tmp_path / "empty.toml"
-    path.write_text(text)
-    result = run_healthd(command, "--config", str(path))
+    path = config_file(tmp_path, text)
+    result = healthd(command, "--config", path)
     assert result.returncode == 2, result.stderr
-    assert str(path) in result.stderr
+    assert path in result.stderr
     assert "empty" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -6,9 +6,9 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.helpers.cli import healthd
 from tests.helpers.config import config_text
 from tests.helpers.waiting import PATIENCE, until
-from tests.test_cli import healthd
 from tests.test_end_to_end import Daemon
 from tests.test_end_to_end import start_daemon as start_daemon  # the fixture
 

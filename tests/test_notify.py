@@ -20,6 +20,7 @@ from healthd.notify.delivery import backoff
 from healthd.notify.notifications import Notifications, build_sinks
 from healthd.notify.webhook import WebhookSink
 from healthd.store import Entry, Store
+from tests.helpers.cli import ROOT
 from tests.helpers.config import config_of, flag_check, notify_table
 from tests.helpers.receiver import Receiver, receiver
 from tests.helpers.waiting import until_async
@@ -330,7 +331,7 @@ async def test_a_sinks_secrets_never_reach_a_log_line(
 
 
 def test_the_commented_notify_examples_in_config_example_are_valid() -> None:
-    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    text = (ROOT / "config.example.toml").read_text()
     head, _, tail = text.partition("# [[notify]]")
     assert tail, "config.example.toml shows a [[notify]] example"
     uncommented = "[[notify]]" + "\n".join(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +11,9 @@ import pytest
 
 from healthd.config import ConfigError, parse_config
 from healthd.reports import ReportRejected, clean_output, outcome_of
+from tests.helpers.cli import healthd
 from tests.helpers.config import config_text
-from tests.helpers.daemon import ROOT, Daemons, Served, environment
+from tests.helpers.daemon import Daemons, Served
 from tests.helpers.waiting import until
 
 GLOBAL = "gl0bal-t0ken-for-tests"
@@ -193,12 +192,10 @@ def test_the_global_token_reports_to_any_check(guarded: Served) -> None:
 
 
 def report_cli(served: Served, *args: str, token_file: Path | None = None) -> Any:
-    argv = [sys.executable, "-m", "healthd", "report", *args, "--url", f"127.0.0.1:{served.port}"]
+    argv = ["report", *args, "--url", f"127.0.0.1:{served.port}"]
     if token_file is not None:
         argv += ["--token-file", str(token_file)]
-    return subprocess.run(
-        argv, capture_output=True, text=True, env=environment(), cwd=ROOT, check=False
-    )
+    return healthd(*argv)
 
 
 def test_the_report_command_exits_0_when_taken_and_2_with_a_reason(

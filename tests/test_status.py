@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -14,33 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.cli import environment, healthd
 from tests.helpers.config import config_text
 from tests.helpers.net import free_port
 from tests.helpers.terminal import Terminal, run_on_terminal
 from tests.helpers.waiting import until
-from tests.test_end_to_end import ROOT, Daemon, start_daemon
+from tests.test_end_to_end import Daemon, start_daemon
 
 __all__ = ["start_daemon"]
 
 BOX_DRAWING = re.compile("[\u2500-\u257f]")
 
 
-def environment(env: dict[str, str] | None = None) -> dict[str, str]:
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    environment.pop("HEALTHD_TOKEN", None)
-    environment.update(env or {})
-    return environment
-
-
 def status(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "healthd", "status", *args],
-        capture_output=True,
-        text=True,
-        env=environment(env),
-        timeout=60,
-        check=False,
-    )
+    return healthd("status", *args, env={"COLUMNS": "200", **(env or {})})
 
 
 def status_on_terminal(columns: int, *args: str) -> tuple[int, str]:
@@ -268,12 +254,11 @@ def start_daemon_with_token(tmp_path: Path, token: str) -> tuple[subprocess.Pope
     port = free_port()
     config = tmp_path / "protected.toml"
     config.write_text(f"[server]\nport = {port}\n" + config_text(PASSING))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HEALTHD_TOKEN": token}
     proc = subprocess.Popen(
         [sys.executable, "-m", "healthd", "serve", "--config", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=env,
+        env=environment(HEALTHD_TOKEN=token),
     )
     url = f"http://127.0.0.1:{port}/ext/health"
 

@@ -6,7 +6,6 @@ Screenshots are kept as test artifacts under pytest's tmp directory; their paths
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,12 +20,12 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 
 from tests.helpers.browser import CHROMEDRIVER, CHROMIUM, chromium, full_page
+from tests.helpers.cli import environment
 from tests.helpers.config import config_text
 from tests.helpers.net import free_port
 from tests.helpers.processes import require
 from tests.helpers.waiting import until
 
-ROOT = Path(__file__).resolve().parent.parent
 LONG_NAME = "a-check-with-a-rather-long-name-that-must-wrap.on.narrow:screens"
 HOSTILE = "<script>alert(1)</script>"
 WIDTHS = (375, 1440)
@@ -75,14 +74,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     for check in checks:  # a timeout to spare on a busy machine; a flip shows in 2 s + 10 s
         check.update(interval="2s", timeout="1900ms")
     config.write_text(f"[server]\nport = {port}\n" + config_text(*checks))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("HEALTHD_CONFIG", None)
-    env.pop("HEALTHD_TOKEN", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "healthd", "serve", "--config", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=env,
+        env=environment(),
     )
     url = f"http://127.0.0.1:{port}/status"
     try:

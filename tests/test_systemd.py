@@ -20,12 +20,11 @@ from typing import Any
 import pytest
 
 from healthd.sd_notify import Notifier, watchdog_interval
+from tests.helpers.cli import environment
 from tests.helpers.config import config_text
 from tests.helpers.net import free_port
 from tests.helpers.processes import ends
 from tests.helpers.waiting import PATIENCE, until
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class Systemd:
@@ -92,14 +91,12 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Healthd]]:
         config = tmp_path / "config.toml"
         daemon = Healthd(None, port, config)  # type: ignore[arg-type]
         daemon.write_config(body)
-        environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-        environment.pop("HEALTHD_CONFIG", None)
         daemon.proc = subprocess.Popen(
             [sys.executable, "-m", "healthd", "serve", "--config", str(config)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=environment,
+            env=environment(**env),
         )
         procs.append(daemon.proc)
         return daemon

@@ -38,6 +38,13 @@ def config_of(*checks: dict[str, Any], extra: str = "") -> Config:
     return parse_config(config_text(*checks, extra=extra), "test.toml")
 
 
+def config_file(directory: Path, text: str) -> str:
+    """The text written to `directory`/config.toml; returns its path."""
+    path = directory / "config.toml"
+    path.write_text(text)
+    return str(path)
+
+
 def check_of(keys: dict[str, Any], env: CheckEnv) -> Check:
     """One check built from its TOML keys, as the daemon builds it."""
     item = config_of(keys).checks[0]

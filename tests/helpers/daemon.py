@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,11 +16,11 @@ from typing import Any
 
 import psutil
 
+from tests.helpers.cli import ROOT, environment
 from tests.helpers.config import toml_value
 from tests.helpers.net import free_port
 from tests.helpers.waiting import PATIENCE, until
 
-ROOT = Path(__file__).resolve().parents[2]
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -158,14 +157,6 @@ def _urlopen(request: urllib.request.Request) -> Answer:
             return Answer(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as exc:
         return Answer(exc.code, dict(exc.headers), exc.read())
-
-
-def environment() -> dict[str, str]:
-    """The environment a daemon runs in: this checkout importable, no inherited config."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("HEALTHD_CONFIG", None)
-    env.pop("HEALTHD_TOKEN", None)
-    return env
 
 
 class Daemons:
