@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from healthd.config import Config
 from healthd.daemon import Daemon
 from healthd.scheduler import Progress
 from tests.helpers.config import check_of
+from tests.helpers.daemon import Daemons
 
 
 @pytest.fixture
@@ -49,3 +51,21 @@ async def serve(aiohttp_client: Any) -> Callable[[Config], Any]:
         return daemon, await aiohttp_client(daemon.app())
 
     return start
+
+
+@pytest.fixture
+def daemons(tmp_path: Path) -> Iterator[Daemons]:
+    """`healthd serve` subprocesses for one test, in its tmp_path; what is left is killed after."""
+    started = Daemons(tmp_path)
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="module")
+def module_daemons(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Daemons]:
+    """The same for the daemons a module's tests share; killed after the module."""
+    started = Daemons(tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]))
+    yield started
+    started.close()
