@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from healthd.config import Config
 from tests.helpers.config import config_of, flag_check, notify_table
 from tests.helpers.net import free_port
 from tests.helpers.processes import require, stop_process
-from tests.helpers.waiting import PATIENCE, until_async
+from tests.helpers.waiting import until, until_async
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 MINIMAL_CONFIG = """\
@@ -33,6 +32,10 @@ class Alertmanager:
 
     def __init__(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
+
+    def ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+            return bool(response.status == 200)
 
     def alerts(self) -> list[dict[str, Any]]:
         """The active alerts (resolved ones are not listed)."""
@@ -62,20 +65,11 @@ def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
         stderr=subprocess.PIPE,
     )
     manager = Alertmanager(port)
-    deadline = time.monotonic() + PATIENCE
-    while True:
-        try:
-            with urllib.request.urlopen(f"{manager.url}/-/ready", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+    try:
+        until(lambda: proc.poll() is not None or manager.ready(), "Alertmanager to be ready")
+        if proc.poll() is not None:
             stderr = proc.stderr.read().decode() if proc.stderr else ""
             pytest.fail(f"Alertmanager did not become ready: {stderr[-2000:]}")
-        time.sleep(0.05)
-    try:
         yield manager
     finally:
         stop_process(proc)

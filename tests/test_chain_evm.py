@@ -19,7 +19,7 @@ from tests.helpers.cli import healthd
 from tests.helpers.config import config_file, config_text
 from tests.helpers.net import free_port
 from tests.helpers.runs import run
-from tests.helpers.waiting import PATIENCE
+from tests.helpers.waiting import PATIENCE, until_async
 
 FIGURES = {
     "height",
@@ -48,13 +48,10 @@ def mining(node: str) -> Iterator[str]:
 
 async def wait_for_block_after(url: str, seen: int) -> int:
     """Poll until ganache has mined past `seen` (a block a second)."""
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        now = height(url)
-        if now > seen:
-            return now
-        await asyncio.sleep(0.2)
-    raise AssertionError("ganache mined no block")
+    mined: int = await until_async(
+        lambda: (now := height(url)) > seen and now, f"ganache to mine past block {seen}"
+    )
+    return mined
 
 
 async def test_a_mining_node_passes_with_every_figure(mining: str) -> None:

@@ -30,7 +30,7 @@ from tests.helpers.config import config_file, config_text
 from tests.helpers.net import free_port
 from tests.helpers.processes import require
 from tests.helpers.runs import outcome, run, run_once
-from tests.servers import postgres_server, redis_server
+from tests.helpers.servers import postgres_server, redis_server
 
 PLUGINS = ROOT / "tests" / "plugins"
 NAGIOS = Path("/usr/lib/nagios/plugins")
