@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,9 +12,10 @@ import orjson
 import pytest
 
 from healthd.config import Config
-from healthd.daemon import Daemon
-from tests.conftest import PATIENCE, config_of, free_port, require, stop_process
-from tests.test_notify import flag_check, notify_table, until
+from tests.helpers.config import config_of, flag_check, notify_table
+from tests.helpers.net import free_port
+from tests.helpers.processes import require, stop_process
+from tests.helpers.waiting import until, until_async
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 MINIMAL_CONFIG = """\
@@ -32,6 +32,10 @@ class Alertmanager:
 
     def __init__(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
+
+    def ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+            return bool(response.status == 200)
 
     def alerts(self) -> list[dict[str, Any]]:
         """The active alerts (resolved ones are not listed)."""
@@ -61,45 +65,14 @@ def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
         stderr=subprocess.PIPE,
     )
     manager = Alertmanager(port)
-    deadline = time.monotonic() + PATIENCE
-    while True:
-        try:
-            with urllib.request.urlopen(f"{manager.url}/-/ready", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+    try:
+        until(lambda: proc.poll() is not None or manager.ready(), "Alertmanager to be ready")
+        if proc.poll() is not None:
             stderr = proc.stderr.read().decode() if proc.stderr else ""
             pytest.fail(f"Alertmanager did not become ready: {stderr[-2000:]}")
-        time.sleep(0.05)
-    try:
         yield manager
     finally:
         stop_process(proc)
-
-
-@pytest.fixture
-async def serve(aiohttp_client: Any) -> Callable[[Config], Any]:
-    async def start(config: Config) -> tuple[Daemon, Any]:
-        daemon = Daemon(config)
-        return daemon, await aiohttp_client(daemon.app())
-
-    return start
-
-
-async def poll(condition: Callable[[], Any], what: str) -> Any:
-    """Poll Alertmanager (blocking urllib, briefly) from the loop the daemon runs on."""
-    found: list[Any] = []
-
-    def check() -> bool:
-        value = condition()
-        found[:] = [value]
-        return bool(value)
-
-    await until(check, what, limit=PATIENCE)
-    return found[0]
 
 
 async def test_alerts_fire_with_labels_are_resent_and_resolve(
@@ -114,7 +87,7 @@ async def test_alerts_fire_with_labels_are_resent_and_resolve(
         ),
     )
     daemon, _ = await serve(config)
-    alert = await poll(lambda: alertmanager.alert("node.rpc"), "the alert to fire")
+    alert = await until_async(lambda: alertmanager.alert("node.rpc"), "the alert to fire")
     assert alert["labels"] == {
         "alertname": "HealthCheckFailing",
         "check": "node.rpc",
@@ -126,11 +99,11 @@ async def test_alerts_fire_with_labels_are_resent_and_resolve(
     assert alert["generatorURL"].startswith("http://127.0.0.1:")
     assert alert["generatorURL"].endswith("/ext/health/health")
     assert alert["status"]["state"] == "active"
-    warning = await poll(lambda: alertmanager.alert("optional"), "the degraded alert")
+    warning = await until_async(lambda: alertmanager.alert("optional"), "the degraded alert")
     assert warning["labels"]["severity"] == "warning"
 
     first_update, first_end = alert["updatedAt"], alert["endsAt"]
-    resent = await poll(
+    resent = await until_async(
         lambda: (a := alertmanager.alert("node.rpc")) and a["endsAt"] != first_end and a,
         "a re-send to move endsAt",
     )
@@ -138,7 +111,7 @@ async def test_alerts_fire_with_labels_are_resent_and_resolve(
     assert resent["startsAt"] == alert["startsAt"]
 
     flag.touch()
-    await poll(lambda: alertmanager.alert("node.rpc") is None, "the alert to resolve")
+    await until_async(lambda: alertmanager.alert("node.rpc") is None, "the alert to resolve")
     assert daemon.store.get("node.rpc").passed
     assert alertmanager.alert("optional") is not None
     assert "node.rpc" not in daemon.notifications.sinks[0].firing  # type: ignore[attr-defined]
@@ -155,19 +128,19 @@ async def test_during_maintenance_firing_alerts_stay_and_catch_up_after(
     )
     daemon, _ = await serve(config)
     (tmp_path / "cache-ok").touch()
-    alert = await poll(lambda: alertmanager.alert("db"), "the alert to fire")
-    await until(lambda: daemon.store.get("cache").passed, "cache to pass")
+    alert = await until_async(lambda: alertmanager.alert("db"), "the alert to fire")
+    await until_async(lambda: daemon.store.get("cache").passed, "cache to pass")
     daemon.maintenance.enable("upgrade")
     flag.touch()  # db recovers during maintenance: no resolve is sent yet …
     (tmp_path / "cache-ok").unlink()  # … and cache fails: no alert yet
-    await until(lambda: daemon.store.get("db").passed, "db to pass")
-    await until(lambda: not daemon.store.get("cache").passed, "cache to fail")
-    resent = await poll(
+    await until_async(lambda: daemon.store.get("db").passed, "db to pass")
+    await until_async(lambda: not daemon.store.get("cache").passed, "cache to fail")
+    resent = await until_async(
         lambda: (a := alertmanager.alert("db")) and a["endsAt"] != alert["endsAt"] and a,
         "the firing alert to be re-sent during maintenance",
     )
     assert resent["status"]["state"] == "active"
     assert alertmanager.alert("cache") is None
     daemon.maintenance.disable()
-    await poll(lambda: alertmanager.alert("db") is None, "db's alert to resolve")
-    await poll(lambda: alertmanager.alert("cache"), "cache's alert to fire")
+    await until_async(lambda: alertmanager.alert("db") is None, "db's alert to resolve")
+    await until_async(lambda: alertmanager.alert("cache"), "cache's alert to fire")

@@ -12,7 +12,7 @@ from healthd.answers import Answers
 from healthd.result import Outcome
 from healthd.rpc import CACHE_ENTRIES, JsonRpc, health_methods
 from healthd.store import Entry, Store
-from tests.test_store import reference
+from tests.helpers.answers import reference
 
 REQUESTS = [
     b'{"jsonrpc":"2.0","id":1,"method":"health.health"}',

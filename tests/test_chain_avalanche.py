@@ -9,8 +9,10 @@ import pytest
 from healthd.config import ConfigError, parse_config
 from tests.chains.avalanchego import FakeAvalancheGo
 from tests.chains.evm import FakeEvm
-from tests.chains.harness import chains, run, serving
-from tests.conftest import config_text, free_port
+from tests.chains.harness import chains, serving
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
+from tests.helpers.runs import run
 
 
 async def test_a_bootstrapped_synced_node_passes() -> None:

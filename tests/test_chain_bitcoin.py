@@ -3,8 +3,6 @@ its credentials never appear in an error, a message, a log line or `healthd vali
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,10 +11,11 @@ import structlog
 
 from healthd.config import ConfigError, parse_config
 from tests.chains.bitcoind import FakeBitcoind
-from tests.chains.harness import chains, run, serving
-from tests.conftest import config_text
+from tests.chains.harness import chains, serving
+from tests.helpers.cli import healthd
+from tests.helpers.config import config_file, config_text
+from tests.helpers.runs import run
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "s3cret-rpc-pass"
 
 
@@ -54,16 +53,11 @@ async def test_wrong_credentials_are_refused_and_never_echoed() -> None:
 
 
 def test_validate_never_shows_the_password(tmp_path: Path) -> None:
-    config = tmp_path / "healthd.toml"
     entry = {"name": "btc", "type": "bitcoin", "url": "http://127.0.0.1:8332"}
-    config.write_text(config_text(entry | {"username": "healthd", "password": PASSWORD}))
-    validate = subprocess.run(
-        [sys.executable, "-m", "healthd", "validate", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
+    config = config_file(
+        tmp_path, config_text(entry | {"username": "healthd", "password": PASSWORD})
     )
+    validate = healthd("validate", "--config", config)
     assert validate.returncode == 0, validate.stderr
     assert "btc: bitcoin" in validate.stdout and "(user healthd)" in validate.stdout
     assert PASSWORD not in validate.stdout + validate.stderr

@@ -8,8 +8,10 @@ import pytest
 
 from healthd.config import ConfigError, parse_config
 from tests.chains.cometbft import FakeCometBft, rfc3339_nano
-from tests.chains.harness import chains, run, serving
-from tests.conftest import config_text, free_port
+from tests.chains.harness import chains, serving
+from tests.helpers.config import config_text
+from tests.helpers.net import free_port
+from tests.helpers.runs import run
 
 
 async def test_a_synced_node_passes_with_decimal_string_heights() -> None:

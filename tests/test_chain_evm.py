@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +14,12 @@ import pytest
 from tests.chains.evm import FakeEvm
 from tests.chains.fake import Fault
 from tests.chains.ganache import ganache, height, rpc
-from tests.chains.harness import chains, run, serving
-from tests.conftest import PATIENCE, config_text, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.chains.harness import chains, serving
+from tests.helpers.cli import healthd
+from tests.helpers.config import config_file, config_text
+from tests.helpers.net import free_port
+from tests.helpers.runs import run
+from tests.helpers.waiting import PATIENCE, until_async
 
 FIGURES = {
     "height",
@@ -48,13 +48,10 @@ def mining(node: str) -> Iterator[str]:
 
 async def wait_for_block_after(url: str, seen: int) -> int:
     """Poll until ganache has mined past `seen` (a block a second)."""
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        now = height(url)
-        if now > seen:
-            return now
-        await asyncio.sleep(0.2)
-    raise AssertionError("ganache mined no block")
+    mined: int = await until_async(
+        lambda: (now := height(url)) > seen and now, f"ganache to mine past block {seen}"
+    )
+    return mined
 
 
 async def test_a_mining_node_passes_with_every_figure(mining: str) -> None:
@@ -140,17 +137,11 @@ async def test_a_node_ahead_of_its_references_has_lag_0(mining: str) -> None:
 
 
 def test_healthd_check_judges_a_real_node_end_to_end(mining: str, tmp_path: Path) -> None:
-    config = tmp_path / "healthd.toml"
-    config.write_text(
-        config_text({"name": "eth", "type": "evm", "url": mining, "min_peers": 0, "timeout": "5s"})
+    config = config_file(
+        tmp_path,
+        config_text({"name": "eth", "type": "evm", "url": mining, "min_peers": 0, "timeout": "5s"}),
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "healthd", "check", "--json", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    result = healthd("check", "--json", "--config", config)
     assert result.returncode == 0, result.stdout + result.stderr
     answer = json.loads(result.stdout)
     assert answer["healthy"] is True

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.chains.evm import FakeEvm
-from tests.chains.harness import chains, run, serving
+from tests.chains.harness import chains, serving
+from tests.helpers.runs import run
 
 
 async def test_all_references_down_the_node_passes_unjudged() -> None:

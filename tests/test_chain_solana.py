@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from healthd.config import ConfigError, parse_config
-from tests.chains.harness import chains, run, serving
+from tests.chains.harness import chains, serving
 from tests.chains.solana import FakeSolana
-from tests.conftest import config_text
+from tests.helpers.config import config_text
+from tests.helpers.runs import run
 
 
 async def test_a_healthy_node_passes_with_its_slot() -> None:

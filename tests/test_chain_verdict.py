@@ -11,7 +11,7 @@ from healthd.checks.chains.progress import HeightTracker, Movement
 from healthd.checks.chains.references import quorum
 from healthd.checks.chains.verdict import Limits, Reading, compact, judge
 from healthd.config import ConfigError, parse_config
-from tests.conftest import config_text
+from tests.helpers.config import config_text
 
 LIMITS = Limits(max_lag=10, max_head_age=120.0, stall_after=300.0, min_peers=3)
 NOW = 1_700_000_000.0

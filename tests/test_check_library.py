@@ -8,7 +8,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -27,25 +26,22 @@ from healthd.config import ConfigError, parse_config
 from healthd.result import Outcome
 from healthd.server import create_app
 from healthd.store import Entry, Store
-from tests.conftest import config_text, free_port, require
-from tests.servers import postgres_server, redis_server
-from tests.test_checks import outcome
+from tests.helpers.cli import ROOT, healthd
+from tests.helpers.config import config_file, config_text
+from tests.helpers.net import free_port
+from tests.helpers.processes import require
+from tests.helpers.runs import outcome, run, run_once
+from tests.helpers.servers import postgres_server, redis_server
 
-ROOT = Path(__file__).resolve().parent.parent
-PLUGINS = Path(__file__).resolve().parent / "plugins"
+PLUGINS = ROOT / "tests" / "plugins"
 NAGIOS = Path("/usr/lib/nagios/plugins")
-
-
-def parsed(result: tuple[object, str | None]) -> tuple[Any, str | None]:
-    message, error = result
-    return (None if message is None else json.loads(str(message))), error
 
 
 # --- load ------------------------------------------------------------------------------------
 
 
 async def test_load_reports_averages_and_cpus(make_check: Callable[..., Check]) -> None:
-    message, error = parsed(await outcome(make_check(type="load", max_load1_per_cpu=1000)))
+    message, error = await run(make_check(type="load", max_load1_per_cpu=1000))
     assert error is None
     assert message["cpus"] == psutil.cpu_count()
     assert set(message) == {"load1", "load5", "load15", "cpus"}
@@ -82,7 +78,7 @@ async def test_process_by_name_passes_while_it_runs(
 ) -> None:
     name, proc = sleeper
     check = make_check(type="process", process_name=name)
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert error is None and message["pid"] == proc.pid
     proc.kill()
     proc.wait()
@@ -96,7 +92,7 @@ async def test_process_by_pidfile_and_zombies_fail(
     pidfile = tmp_path / "node.pid"
     pidfile.write_text(f"{proc.pid}\n")
     check = make_check(type="process", pidfile=str(pidfile))
-    assert parsed(await outcome(check)) == ({"pid": proc.pid}, None)
+    assert await run(check) == ({"pid": proc.pid}, None)
     proc.send_signal(signal.SIGKILL)  # not reaped: a zombie until wait()
     while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE:
         time.sleep(0.01)
@@ -122,11 +118,11 @@ async def test_file_passes_while_fresh_and_fails_when_stale_or_gone(
     heartbeat = tmp_path / "heartbeat"
     heartbeat.write_text("")
     check = make_check(type="file", path=str(heartbeat), max_age="1h")
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert error is None and 0 <= message["ageSeconds"] < 3600
     old = time.time() - 7200
     os.utime(heartbeat, (old, old))
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert message["ageSeconds"] >= 7200
     assert error is not None and "more than 1h0m0s" in error
     heartbeat.unlink()
@@ -137,7 +133,7 @@ async def test_file_passes_while_fresh_and_fails_when_stale_or_gone(
 
 
 async def test_dns_resolves_through_the_system_resolver(make_check: Callable[..., Check]) -> None:
-    message, error = parsed(await outcome(make_check(type="dns", host="localhost")))
+    message, error = await run(make_check(type="dns", host="localhost"))
     assert error is None and "127.0.0.1" in message["addresses"]
     _, error = await outcome(make_check(type="dns", host="localhost", min_results=50))
     assert error is not None and "fewer than 50" in error
@@ -167,12 +163,12 @@ async def test_jsonrpc_matches_expected_keys_nested(
     url, store = healthd_api
     want = {"healthy": True, "checks": {"node": {"contiguousFailures": 0}}}
     check = make_check(type="jsonrpc", url=url, method="health.health", expect=want)
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert error == "result.healthy is false, expected true"
     assert message["checks"]["node"]["error"] == {"message": "not yet run"}
     store.record("node", Outcome(), 1, 1)
     store.record("db", Outcome(), 1, 1)
-    message, error = parsed(await outcome(check))
+    message, error = await run(check)
     assert error is None and message["healthy"] is True
 
 
@@ -209,7 +205,7 @@ async def test_jsonrpc_trims_a_large_result(make_check: Callable[..., Check]) ->
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         check = make_check(type="jsonrpc", url=f"http://127.0.0.1:{port}/", method="get")
-        message, error = parsed(await outcome(check))
+        message, error = await run(check)
     finally:
         await runner.cleanup()
     assert error is None
@@ -232,10 +228,10 @@ async def test_postgres_passes_while_the_server_runs_and_fails_once_stopped(
             timeout="5s",
             interval="10s",
         )
-        message, error = parsed(await outcome(check))
+        message, error = await run(check)
         assert error is None and message["latencyMs"] > 0
         server.stop()
-        message, error = parsed(await outcome(check))
+        message, error = await run(check)
     assert message is None
     assert error is not None and error.startswith("postgres: ")
     assert server.password not in error
@@ -265,7 +261,7 @@ async def test_redis_passes_while_the_server_runs_and_fails_once_stopped(
     with redis_server() as server:
         url = f"redis://:{server.password}@127.0.0.1:{server.port}/0"
         check = make_check(type="redis", url=url, timeout="5s", interval="10s")
-        message, error = parsed(await outcome(check))
+        message, error = await run(check)
         assert error is None and message["latencyMs"] > 0
         wrong = make_check(
             type="redis",
@@ -368,12 +364,7 @@ async def test_nagios_error_names_the_state_once(
     make_check: Callable[..., Check], tmp_path: Path, output: str, error: str
 ) -> None:
     check = make_check(type="nagios", command=[plugin(tmp_path, 1, output)])
-    store = Store([Entry("c", "health", frozenset())])
-    from healthd.runner import Runner
-
-    runner = Runner(store)
-    record = await runner.run(check)
-    await runner.close()
+    record = await run_once(check)
     assert record.error == error
     assert record.degraded
 
@@ -390,7 +381,7 @@ async def test_real_monitoring_plugins_work_unchanged(
             timeout="5s",
             interval="10s",
         )
-        message, error = parsed(await outcome(tcp))
+        message, error = await run(tcp)
     assert error is None and message["status"] == "OK"
     assert "time" in message["perfdata"] and message["perfdata"]["time"]["uom"] == "s"
     _, error = await outcome(tcp)
@@ -401,7 +392,7 @@ async def test_real_monitoring_plugins_work_unchanged(
         timeout="5s",
         interval="10s",
     )
-    message, error = parsed(await outcome(disk))
+    message, error = await run(disk)
     assert error is None and message["status"] == "OK" and message["perfdata"]
     procs = make_check(
         type="nagios",
@@ -409,49 +400,36 @@ async def test_real_monitoring_plugins_work_unchanged(
         timeout="5s",
         interval="10s",
     )
-    message, error = parsed(await outcome(procs))
+    message, error = await run(procs)
     assert error is None and message["status"] == "OK"
 
 
 # --- plugins and secrets in `healthd validate` ------------------------------------------------
 
 
-def run_healthd(*args: str, pythonpath: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": pythonpath}
-    env.pop("HEALTHD_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "healthd", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_a_package_can_register_its_own_check_type(tmp_path: Path) -> None:
     value = tmp_path / "value"
     value.write_text("7")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        config_text({"name": "queue", "type": "threshold", "path": str(value), "maximum": 10})
+    config = config_file(
+        tmp_path,
+        config_text({"name": "queue", "type": "threshold", "path": str(value), "maximum": 10}),
     )
     path = f"{PLUGINS}{os.pathsep}{ROOT}"
-    result = run_healthd("check", "--json", "--config", str(config), pythonpath=path)
+    result = healthd("check", "--json", "--config", config, env={"PYTHONPATH": path})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["checks"]["queue"]["message"] == {"value": 7.0}
     value.write_text("12")
-    result = run_healthd("check", "--json", "--config", str(config), pythonpath=path)
+    result = healthd("check", "--json", "--config", config, env={"PYTHONPATH": path})
     assert result.returncode == 1
     assert json.loads(result.stdout)["checks"]["queue"]["error"] == {"message": "12 is above 10"}
     # Without the package installed, the type is unknown, and said so.
-    result = run_healthd("validate", "--config", str(config), pythonpath=str(ROOT))
+    result = healthd("validate", "--config", config)
     assert result.returncode == 2 and "unknown type 'threshold'" in result.stderr
 
 
 def test_validate_never_shows_secrets(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
+    config = config_file(
+        tmp_path,
         config_text(
             {"name": "db", "type": "postgres", "dsn": "postgresql://u:pg-pass-1@127.0.0.1/db"},
             {
@@ -466,9 +444,9 @@ def test_validate_never_shows_secrets(tmp_path: Path) -> None:
                 "url": "https://u:http-pass-4@127.0.0.1/?token=tok-5",
                 "headers": {"Authorization": "Bearer hdr-6"},
             },
-        )
+        ),
     )
-    result = run_healthd("validate", "--config", str(config), pythonpath=str(ROOT))
+    result = healthd("validate", "--config", config)
     assert result.returncode == 0, result.stderr
     for secret in ("pg-pass-1", "kv-pass-2", "redis-pass-3", "http-pass-4", "tok-5", "hdr-6"):
         assert secret not in result.stdout + result.stderr

@@ -10,23 +10,9 @@ import pytest
 from aiohttp import web
 
 from healthd.checks.base import Check, CheckFailed
-from healthd.runner import Runner
-from healthd.store import Entry, Store
-from tests.conftest import free_port
+from tests.helpers.net import free_port
 from tests.helpers.processes import ends
-
-
-async def outcome(check: Check) -> tuple[object, str | None]:
-    """Run a check through the runner; return (message as JSON text or None, error)."""
-    store = Store([Entry(check.name, check.kind, check.tags)])
-    runner = Runner(store, workers=2)
-    try:
-        record = await runner.run(check)
-    finally:
-        await runner.close()
-    message = None if record.message is None else record.message.decode()
-    return message, record.error
-
+from tests.helpers.runs import outcome
 
 # --- tcp -------------------------------------------------------------------------------------
 

@@ -5,38 +5,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import config_text, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def healthd(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    environment.pop("HEALTHD_CONFIG", None)
-    if env and "HEALTHD_CONFIG" in env:
-        environment["HEALTHD_CONFIG"] = env["HEALTHD_CONFIG"]
-    return subprocess.run(
-        [sys.executable, "-m", "healthd", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def write(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "config.toml"
-    path.write_text(text)
-    return str(path)
+from tests.helpers.cli import ROOT, healthd
+from tests.helpers.config import config_file, config_text
+from tests.helpers.net import free_port
 
 
 def test_validate_the_embedded_default() -> None:
@@ -53,7 +28,7 @@ def test_validate_the_example_config() -> None:
 
 
 def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> None:
-    path = write(
+    path = config_file(
         tmp_path,
         config_text(
             {"name": "ok", "type": "tcp", "host": "127.0.0.1", "port": 1},
@@ -117,7 +92,7 @@ def test_a_bad_config_names_file_key_path_and_expectation(tmp_path: Path) -> Non
     ],
 )
 def test_config_mistakes_are_explained(tmp_path: Path, text: str, expected: str) -> None:
-    result = healthd("validate", "--config", write(tmp_path, text))
+    result = healthd("validate", "--config", config_file(tmp_path, text))
     assert result.returncode == 2
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
@@ -132,7 +107,7 @@ def test_a_missing_config_file_is_a_bad_config(tmp_path: Path) -> None:
 
 
 def test_healthd_config_environment_variable_names_the_file(tmp_path: Path) -> None:
-    path = write(
+    path = config_file(
         tmp_path, config_text({"name": "from-env", "type": "tcp", "host": "127.0.0.1", "port": 1})
     )
     result = healthd("validate", env={"HEALTHD_CONFIG": path})
@@ -143,7 +118,7 @@ def test_healthd_config_environment_variable_names_the_file(tmp_path: Path) -> N
 def test_check_exits_0_when_healthy_and_prints_a_table(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
-        path = write(
+        path = config_file(
             tmp_path,
             config_text(
                 {"name": "node.rpc", "type": "tcp", "host": "127.0.0.1", "port": port},
@@ -160,7 +135,7 @@ def test_check_exits_0_when_healthy_and_prints_a_table(tmp_path: Path) -> None:
 
 
 def test_check_json_prints_the_result_object_and_exits_1_when_failing(tmp_path: Path) -> None:
-    path = write(
+    path = config_file(
         tmp_path,
         config_text(
             {"name": "down", "type": "tcp", "host": "127.0.0.1", "port": free_port()},
@@ -206,7 +181,9 @@ def test_data_commands_keep_log_lines_off_stdout(tmp_path: Path) -> None:
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[healthd.checks]\nbroken = no_such_module_here\n")
-    config = write(tmp_path, config_text({"name": "up", "type": "command", "command": ["true"]}))
+    config = config_file(
+        tmp_path, config_text({"name": "up", "type": "command", "command": ["true"]})
+    )
     env = {"PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
     validate = healthd("validate", "--config", config, env=env)
     assert validate.returncode == 0

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import free_port
-from tests.test_cli import ROOT
+from tests.helpers.cli import environment
+from tests.helpers.net import free_port
 
 HEAVY = ("aiohttp", "apscheduler", "jsonrpcserver", "prometheus_client", "rich")
 
@@ -27,10 +26,12 @@ print(json.dumps(sorted(m for m in HEAVY if m in sys.modules)))
 
 def imported(*argv: str) -> list[str]:
     code = f"HEAVY = {HEAVY!r}\n{PROBE}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("HEALTHD_CONFIG", None)
     result = subprocess.run(
-        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        check=True,
     )
     return list(json.loads(result.stdout))
 

@@ -9,8 +9,8 @@ import pytest
 
 from healthd.checks.base import CheckSpec
 from healthd.config import ConfigError, parse_config
-from tests.conftest import config_text
-from tests.test_cli import healthd, write
+from tests.helpers.cli import healthd
+from tests.helpers.config import config_file, config_text
 
 TCP = {"name": "node.rpc", "type": "tcp", "host": "127.0.0.1", "port": 9651}
 
@@ -124,18 +124,18 @@ def test_check_types_of_plugins_are_strict_too() -> None:
 
 def test_validate_warns_when_no_health_check_is_configured(tmp_path: Path) -> None:
     only_liveness = config_text({"name": "s", "type": "scheduler", "kind": "liveness"})
-    result = healthd("validate", "--config", write(tmp_path, only_liveness))
+    result = healthd("validate", "--config", config_file(tmp_path, only_liveness))
     assert result.returncode == 0
     assert "warning: no check of kind health is configured" in result.stderr
     assert "warning" not in result.stdout
-    result = healthd("validate", "--config", write(tmp_path, config_text(TCP)))
+    result = healthd("validate", "--config", config_file(tmp_path, config_text(TCP)))
     assert result.returncode == 0 and result.stderr == ""
 
 
 def test_validate_shows_sizes_in_the_unit_written(tmp_path: Path) -> None:
     disk = {"name": "disk", "type": "disk", "min_free_bytes": "1GB", "min_free_percent": 5}
     binary = {"name": "disk2", "type": "disk", "min_free_bytes": "512MiB"}
-    result = healthd("validate", "--config", write(tmp_path, config_text(disk, binary)))
+    result = healthd("validate", "--config", config_file(tmp_path, config_text(disk, binary)))
     assert result.returncode == 0, result.stderr
     assert "/ free >= 5% and 1GB" in result.stdout
     assert "/ free >= 512MiB" in result.stdout

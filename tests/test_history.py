@@ -15,7 +15,7 @@ from healthd.openrpc import DOCUMENT
 from healthd.result import Outcome, Thresholds, rfc3339nano
 from healthd.rpc import JsonRpc, health_methods
 from healthd.store import Entry, Store
-from tests.conftest import config_of
+from tests.helpers.config import config_of
 
 PASS = Outcome(message=b'{"n":1}')
 FAIL = Outcome(error="down")

@@ -12,24 +12,22 @@ import re
 import secrets
 import signal
 import socket
-import subprocess
-import sys
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
-from tests.conftest import PATIENCE, config_text, until
+from tests.helpers.cli import healthd
+from tests.helpers.config import config_file, config_text
 from tests.helpers.daemon import (
     Daemons,
     Served,
-    environment,
     read_answer,
     read_until_closed,
 )
+from tests.helpers.waiting import PATIENCE, until
 
 MB = 1 << 20
 RSS_HEADROOM = 100 * MB
@@ -94,24 +92,17 @@ def still_answers(served: Served) -> None:
 
 
 @pytest.fixture(scope="module")
-def daemons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemons]:
-    started = Daemons(tmp_path_factory.mktemp("hostile"))
-    yield started
-    started.close()
-
-
-@pytest.fixture(scope="module")
-def plain(daemons: Daemons) -> Served:
+def plain(module_daemons: Daemons) -> Served:
     """Default limits but a 1 MiB body, so deep and huge bodies reach the JSON parser."""
-    served = daemons.start(CHECKS, server={"max_body_bytes": MAX_BODY}, name="plain")
+    served = module_daemons.start(CHECKS, server={"max_body_bytes": MAX_BODY}, name="plain")
     wait_until_run(served)
     return served
 
 
 @pytest.fixture(scope="module")
-def limited(daemons: Daemons) -> Served:
+def limited(module_daemons: Daemons) -> Served:
     """Small batch and answer limits, so the attacks on them are cheap."""
-    served = daemons.start(
+    served = module_daemons.start(
         CHECKS, server={"max_batch": 5, "max_response_bytes": 4096}, name="limited"
     )
     wait_until_run(served)
@@ -119,12 +110,12 @@ def limited(daemons: Daemons) -> Served:
 
 
 @pytest.fixture(scope="module")
-def guarded(daemons: Daemons) -> Served:
+def guarded(module_daemons: Daemons) -> Served:
     """Tokened, logging at debug (so a leak would show), for malformed HTTP and access."""
-    token_file = daemons.directory / "token"
+    token_file = module_daemons.directory / "token"
     token_file.write_text(TOKEN + "\n")
     token_file.chmod(0o600)
-    return daemons.start(
+    return module_daemons.start(
         CHECKS,
         server={"token_file": str(token_file)},
         logging={"level": "debug"},
@@ -133,10 +124,9 @@ def guarded(daemons: Daemons) -> Served:
 
 
 @pytest.fixture
-def capped(tmp_path: Path) -> Iterator[Served]:
+def capped(daemons: Daemons) -> Served:
     """Few connections and short deadlines; a daemon of its own, as its tests fill it up."""
-    started = Daemons(tmp_path)
-    yield started.start(
+    return daemons.start(
         CHECKS,
         server={
             "max_connections": MAX_CONNECTIONS,
@@ -144,14 +134,6 @@ def capped(tmp_path: Path) -> Iterator[Served]:
             "keepalive_timeout": "1s",
         },
     )
-    started.close()
-
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[Daemons]:
-    started = Daemons(tmp_path)
-    yield started
-    started.close()
 
 
 # -- JSON-RPC 2.0 over the real server ------------------------------------------------------------
@@ -454,10 +436,10 @@ def test_connections_beyond_max_connections_are_refused_and_service_resumes(
 
 @pytest.mark.parametrize("used", [False, True], ids=["never-used", "kept-alive-after-a-request"])
 def test_a_probe_gets_through_while_silent_sockets_hold_every_place(
-    fresh: Daemons, used: bool
+    daemons: Daemons, used: bool
 ) -> None:
     """At the cap, a newcomer takes the place of a connection silent for a quarter second."""
-    served = fresh.start(
+    served = daemons.start(
         CHECKS,
         server={
             "max_connections": MAX_CONNECTIONS,
@@ -667,31 +649,19 @@ def test_a_post_without_the_token_gets_401_with_its_id(
 # -- bad configs, reloads, start failures ---------------------------------------------------------
 
 
-def run_healthd(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "healthd", *args],
-        capture_output=True,
-        text=True,
-        env=environment(),
-        timeout=PATIENCE,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("text", ["", "\n\n", "# nothing here yet\n"])
 @pytest.mark.parametrize("command", ["serve", "validate"])
 def test_an_empty_config_file_is_a_bad_config(tmp_path: Path, command: str, text: str) -> None:
-    path = tmp_path / "empty.toml"
-    path.write_text(text)
-    result = run_healthd(command, "--config", str(path))
+    path = config_file(tmp_path, text)
+    result = healthd(command, "--config", path)
     assert result.returncode == 2, result.stderr
-    assert str(path) in result.stderr
+    assert path in result.stderr
     assert "empty" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_reload_to_an_empty_file_keeps_the_old_checks(fresh: Daemons) -> None:
-    served = fresh.start(CHECKS)
+def test_a_reload_to_an_empty_file_keeps_the_old_checks(daemons: Daemons) -> None:
+    served = daemons.start(CHECKS)
     wait_until_run(served)
     checks = sorted(served.get().json()["checks"])
     assert len(checks) == 5
@@ -735,14 +705,14 @@ def blocking_checks(marker: str) -> str:
 
 
 def test_serve_on_a_taken_port_exits_1_naming_the_address_and_leaves_nothing(
-    fresh: Daemons,
+    daemons: Daemons,
 ) -> None:
     marker = secrets.token_hex(8)
-    config, port = fresh.write_config(blocking_checks(marker))
+    config, port = daemons.write_config(blocking_checks(marker))
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", port))
         taken.listen(1)
-        proc = fresh.spawn(["serve"], config)
+        proc = daemons.spawn(["serve"], config)
         code = proc.wait(timeout=PATIENCE)
     stderr = config.with_suffix(".err").read_text().splitlines()
     assert code == 1
@@ -752,9 +722,9 @@ def test_serve_on_a_taken_port_exits_1_naming_the_address_and_leaves_nothing(
     assert leftovers(marker) == []
 
 
-def test_a_clean_stop_leaves_no_child_even_with_a_check_stuck(fresh: Daemons) -> None:
+def test_a_clean_stop_leaves_no_child_even_with_a_check_stuck(daemons: Daemons) -> None:
     marker = secrets.token_hex(8)
-    served = fresh.start(blocking_checks(marker))
+    served = daemons.start(blocking_checks(marker))
     until(lambda: leftovers(marker), "the command check's sleep to start")
     served.proc.send_signal(signal.SIGTERM)
     assert served.proc.wait(timeout=PATIENCE) == 0
@@ -763,12 +733,12 @@ def test_a_clean_stop_leaves_no_child_even_with_a_check_stuck(fresh: Daemons) ->
 
 @pytest.mark.parametrize(("mode", "warned"), [(0o644, True), (0o640, True), (0o600, False)])
 def test_a_token_file_readable_by_others_is_warned_about(
-    fresh: Daemons, mode: int, warned: bool
+    daemons: Daemons, mode: int, warned: bool
 ) -> None:
-    token_file = fresh.directory / "token"
+    token_file = daemons.directory / "token"
     token_file.write_text(TOKEN)
     token_file.chmod(mode)
-    served = fresh.start(server={"token_file": str(token_file)}, text=CHECKS)
+    served = daemons.start(server={"token_file": str(token_file)}, text=CHECKS)
     served.wait_for_event("healthd started")
     warnings = [e for e in served.events() if e.get("token_file") == str(token_file)]
     if warned:

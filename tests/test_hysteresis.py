@@ -13,7 +13,7 @@ from healthd.config import ConfigError
 from healthd.result import NOT_YET_RUN, Outcome, Record, Thresholds, advance
 from healthd.runner import Runner
 from healthd.store import Entry, Store
-from tests.conftest import config_of
+from tests.helpers.config import config_of
 
 PASS = Outcome(message=b'{"ok":1}')
 FAIL = Outcome(error="boom")

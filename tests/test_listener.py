@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 from structlog.testing import capture_logs
 
 from healthd import listener
 from healthd.listener import ACCEPT_ERROR, AcceptErrors
-from tests.conftest import PATIENCE
 from tests.helpers.daemon import Daemons, read_until_closed
+from tests.helpers.waiting import PATIENCE
 
 
 async def test_accept_failures_are_logged_once_per_burst_not_per_attempt() -> None:
@@ -56,26 +55,22 @@ def metric(text: str, name: str) -> float:
     raise AssertionError(f"no {name} in /metrics")
 
 
-def test_the_defences_show_in_metrics(tmp_path: Path) -> None:
+def test_the_defences_show_in_metrics(daemons: Daemons) -> None:
     """Deadline cuts, malformed requests and worker slots are counted where a dashboard reads."""
-    daemons = Daemons(tmp_path)
-    try:
-        served = daemons.start(server={"header_timeout": "1s", "max_connections": 50})
-        silent = [served.connect() for _ in range(3)]
-        for sock in silent:  # closed by the header deadline: recv sees the end
-            sock.settimeout(PATIENCE)
-            assert sock.recv(1) == b""
-            sock.close()
-        garbage = served.connect()
-        garbage.sendall(b"NOT HTTP\r\n\r\n")
-        assert read_until_closed(garbage).startswith(b"HTTP/1.")
-        garbage.close()
-        with urllib.request.urlopen(f"http://127.0.0.1:{served.port}/metrics") as response:
-            text = response.read().decode()
-        assert metric(text, "healthd_connections_timed_out_total") >= 3
-        assert metric(text, "healthd_bad_requests_total") >= 1
-        assert metric(text, "healthd_connections_max") == 50
-        assert metric(text, 'healthd_worker_slots{pool="check"}') == 8
-        assert metric(text, 'healthd_worker_threads{pool="user-check",state="stuck"}') == 0
-    finally:
-        daemons.close()
+    served = daemons.start(server={"header_timeout": "1s", "max_connections": 50})
+    silent = [served.connect() for _ in range(3)]
+    for sock in silent:  # closed by the header deadline: recv sees the end
+        sock.settimeout(PATIENCE)
+        assert sock.recv(1) == b""
+        sock.close()
+    garbage = served.connect()
+    garbage.sendall(b"NOT HTTP\r\n\r\n")
+    assert read_until_closed(garbage).startswith(b"HTTP/1.")
+    garbage.close()
+    with urllib.request.urlopen(f"http://127.0.0.1:{served.port}/metrics") as response:
+        text = response.read().decode()
+    assert metric(text, "healthd_connections_timed_out_total") >= 3
+    assert metric(text, "healthd_bad_requests_total") >= 1
+    assert metric(text, "healthd_connections_max") == 50
+    assert metric(text, 'healthd_worker_slots{pool="check"}') == 8
+    assert metric(text, 'healthd_worker_threads{pool="user-check",state="stuck"}') == 0

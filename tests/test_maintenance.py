@@ -20,9 +20,9 @@ from healthd.maintenance import STATE_FILE, State
 from healthd.rpc import JsonRpc
 from healthd.store import Entry, Store
 from healthd.writes import NO_TOKEN_REFUSAL, TOKEN_REFUSAL, Caller, WriteAccess
-from tests.conftest import config_of
+from tests.helpers.config import config_of, flag_check, notify_table
 from tests.helpers.receiver import Receiver, receiver
-from tests.test_notify import flag_check, notify_table, until
+from tests.helpers.waiting import until_async
 
 RPC = {"jsonrpc": "2.0", "id": 7}
 
@@ -38,11 +38,12 @@ def checks(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def serve(aiohttp_client: Any) -> Callable[[Config], Any]:
+def serve(serve: Callable[[Config], Any]) -> Callable[[Config], Any]:
+    """conftest's `serve`, returning once every check passes."""
+
     async def start(config: Config) -> tuple[Daemon, Any]:
-        daemon = Daemon(config)
-        client = await aiohttp_client(daemon.app())
-        await until(
+        daemon, client = await serve(config)
+        await until_async(
             lambda: all(daemon.store.get(c.name).passed for c in daemon.checks), "all passing"
         )
         return daemon, client
@@ -324,9 +325,9 @@ async def test_notifications_are_held_back_during_maintenance(
         daemon, client = await serve(config)
         await rpc(client, "healthd.maintenance", {"enable": True, "reason": "upgrade"})
         flag.unlink()
-        await until(lambda: not daemon.store.get("node").passed, "the check to fail")
+        await until_async(lambda: not daemon.store.get("node").passed, "the check to fail")
         flag.touch()
-        await until(lambda: daemon.store.get("node").passed, "the check to pass")
+        await until_async(lambda: daemon.store.get("node").passed, "the check to pass")
         await rpc(client, "healthd.maintenance", {"enable": False})
         assert hook.attempts == 0  # neither change was announced, nor is it later
         flag.unlink()

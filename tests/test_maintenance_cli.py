@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import PATIENCE, config_text, until
-from tests.test_cli import healthd
-from tests.test_end_to_end import Daemon
-from tests.test_end_to_end import start_daemon as start_daemon  # the fixture
+from tests.helpers.cli import healthd
+from tests.helpers.config import config_text
+from tests.helpers.daemon import Daemons
+from tests.helpers.waiting import PATIENCE, until
 
 
 def test_maintenance_on_and_off_from_the_command_line_survives_a_restart(
-    start_daemon: Callable[[str], Daemon], tmp_path: Path
+    daemons: Daemons, tmp_path: Path
 ) -> None:
     state_dir = tmp_path / "state"
     state_dir.mkdir()
-    text = f'state_dir = "{state_dir}"\n' + config_text(
+    text = config_text(
         {
             "name": "ok",
             "type": "command",
@@ -27,39 +26,42 @@ def test_maintenance_on_and_off_from_the_command_line_survives_a_restart(
         },
         {"name": "alive", "type": "command", "command": ["true"], "kind": "liveness"},
     )
-    daemon = start_daemon(text)
-    until(lambda: daemon.get()[0] == 200, "healthy")
+    server = {"state_dir": str(state_dir)}
+    daemon = daemons.start(text, server=server)
+    until(lambda: daemon.get().status == 200, "healthy")
 
     on = healthd(
         "maintenance", "on", "--reason", "kernel upgrade", "--for", "1h", "--url", daemon.base
     )
     assert on.returncode == 0, on.stderr
     assert on.stdout.startswith("maintenance on: kernel upgrade (until 2")
-    status, body = daemon.get()
-    assert status == 503
-    error = body["checks"]["maintenance"]["error"]["message"]
+    answer = daemon.get()
+    assert answer.status == 503
+    error = answer.json()["checks"]["maintenance"]["error"]["message"]
     assert error.startswith("maintenance: kernel upgrade until 2") and error.endswith("Z")
-    assert daemon.get("/liveness")[0] == 200
+    assert daemon.get("/liveness").status == 200
 
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=PATIENCE) == 0
-    again = start_daemon(text)
-    status, body = again.get()
-    assert status == 503 and body["checks"]["maintenance"]["error"]["message"] == error
+    again = daemons.start(text, server=server)
+    answer = again.get()
+    assert (
+        answer.status == 503 and answer.json()["checks"]["maintenance"]["error"]["message"] == error
+    )
 
     off = healthd("maintenance", "off", "--url", again.base)
     assert (off.returncode, off.stdout) == (0, "maintenance off\n")
-    until(lambda: again.get()[0] == 200, "healthy after maintenance")
+    until(lambda: again.get().status == 200, "healthy after maintenance")
 
 
 def test_a_refused_or_unreachable_maintenance_exits_2_with_one_line(
-    start_daemon: Callable[[str], Daemon], tmp_path: Path
+    daemons: Daemons, tmp_path: Path
 ) -> None:
     token = tmp_path / "token"
     token.write_text("tok-abc-123\n")
-    daemon = start_daemon(
-        f'token_file = "{token}"\n'
-        + config_text({"name": "ok", "type": "command", "command": ["true"]})
+    daemon = daemons.start(
+        config_text({"name": "ok", "type": "command", "command": ["true"]}),
+        server={"token_file": str(token)},
     )
     refused = healthd("maintenance", "on", "--url", daemon.base)
     assert refused.returncode == 2

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from healthd.result import Outcome
 from healthd.server import create_app
 from healthd.store import Entry, Store
-from tests.conftest import require
+from tests.helpers.processes import require
 
 PROMETHEUS = Path(__file__).resolve().parent.parent / "prometheus"
 

@@ -16,24 +16,11 @@ from aiohttp import web
 from healthd.checks.base import Check, CheckEnv
 from healthd.children import MARKER, Children, become_subreaper
 from healthd.daemon import Daemon
-from healthd.result import Record
 from healthd.runner import Runner
-from healthd.store import Entry, Store
-from tests.conftest import config_of, wait_for
 from tests.helpers import probes
-
-
-def store_for(*checks: Check) -> Store:
-    return Store(Entry(c.name, c.kind, c.tags) for c in checks)
-
-
-async def run_once(check: Check) -> Record:
-    """One run of the check through a runner of its own, closed afterwards."""
-    runner = Runner(store_for(check))
-    try:
-        return await runner.run(check)
-    finally:
-        await runner.close()
+from tests.helpers.config import config_of
+from tests.helpers.runs import run_once, store_for
+from tests.helpers.waiting import wait_for
 
 
 def marked_processes(marker_prefix: str = "") -> list[int]:

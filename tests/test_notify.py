@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -21,40 +20,16 @@ from healthd.notify.delivery import backoff
 from healthd.notify.notifications import Notifications, build_sinks
 from healthd.notify.webhook import WebhookSink
 from healthd.store import Entry, Store
-from tests.conftest import config_of, toml_value
+from tests.helpers.cli import ROOT
+from tests.helpers.config import config_of, flag_check, notify_table
 from tests.helpers.receiver import Receiver, receiver
-
-
-def flag_check(name: str, flag: Path, **keys: Any) -> dict[str, Any]:
-    """A command check that passes while `flag` exists."""
-    return {
-        "name": name,
-        "type": "command",
-        "command": ["test", "-e", str(flag)],
-        "interval": "300ms",
-        "timeout": "250ms",
-        **keys,
-    }
-
-
-def notify_table(**keys: Any) -> str:
-    return "[[notify]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in keys.items())
+from tests.helpers.waiting import until_async
 
 
 @pytest.fixture
 async def hook() -> AsyncIterator[Receiver]:
     async with receiver() as found:
         yield found
-
-
-@pytest.fixture
-async def serve(aiohttp_client: Any) -> Callable[[Config], Any]:
-    async def start(config: Config) -> tuple[Daemon, Any]:
-        daemon = Daemon(config)
-        client = await aiohttp_client(daemon.app())
-        return daemon, client
-
-    return start
 
 
 async def test_a_webhook_gets_each_state_change_once_with_the_contract_fields(
@@ -127,10 +102,10 @@ async def test_a_failing_receiver_is_retried_logged_once_and_recovers(
     hook.mode = "fail"
     with capture_logs() as logs:
         daemon, client = await serve(config)
-        await until(lambda: hook.attempts >= 3, "three attempts")
+        await until_async(lambda: hook.attempts >= 3, "three attempts")
         hook.mode = "ok"
         [body] = await hook.wait(1)
-        await until(
+        await until_async(
             lambda: any(e["event"] == "notifications delivered again" for e in logs), "recovery"
         )
     assert body["to"] == "failing"
@@ -153,7 +128,7 @@ async def test_after_retry_for_a_notification_is_dropped_and_counted(
     hook.mode = "fail"
     daemon, client = await serve(config)
     sink = daemon.notifications.sinks[0]
-    await until(lambda: sink.failed == 1, "the drop")
+    await until_async(lambda: sink.failed == 1, "the drop")
     assert hook.attempts >= 2
     metrics = await (await client.get("/metrics")).text()
     assert 'healthd_notifications_failed_total{sink="ops"} 1.0' in metrics
@@ -168,7 +143,7 @@ async def test_a_refusal_is_not_retried(
     hook.mode = "refuse"
     daemon, _ = await serve(config)
     sink = daemon.notifications.sinks[0]
-    await until(lambda: sink.failed == 1, "the drop")
+    await until_async(lambda: sink.failed == 1, "the drop")
     assert hook.attempts == 1
 
 
@@ -182,7 +157,7 @@ async def test_a_hung_receiver_delays_no_check_and_no_answer(
     )
     hook.mode = "hang"
     daemon, client = await serve(config)
-    await until(lambda: hook.attempts == 1, "the receiver to hang")
+    await until_async(lambda: hook.attempts == 1, "the receiver to hang")
     runs = daemon.store.totals("c")[0]
     flag.touch()  # more transitions queue up behind the hung one
     await until_runs(daemon, "c", runs + 3)
@@ -332,17 +307,8 @@ def test_sink_secrets_are_collected_for_redaction() -> None:
     assert build_sinks(config.notify)[0].name == "webhook-0"
 
 
-async def until(condition: Callable[[], Any], what: str, limit: float = 20.0) -> None:
-    """Poll a condition on the event loop (the daemon runs on it too)."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def until_runs(daemon: Daemon, name: str, runs: int) -> None:
-    await until(lambda: daemon.store.totals(name)[0] >= runs, f"{runs} runs of {name}")
+    await until_async(lambda: daemon.store.totals(name)[0] >= runs, f"{runs} runs of {name}")
 
 
 async def test_a_sinks_secrets_never_reach_a_log_line(
@@ -356,7 +322,7 @@ async def test_a_sinks_secrets_never_reach_a_log_line(
     hook.mode = "fail"
     with capture_logs() as logs:
         await serve(config)
-        await until(lambda: hook.attempts >= 2, "retries")
+        await until_async(lambda: hook.attempts >= 2, "retries")
     failing = [e for e in logs if e["event"] == "notifications are failing; retrying"]
     assert failing and "***" in failing[0]["url"]
     text = repr(logs)
@@ -365,7 +331,7 @@ async def test_a_sinks_secrets_never_reach_a_log_line(
 
 
 def test_the_commented_notify_examples_in_config_example_are_valid() -> None:
-    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    text = (ROOT / "config.example.toml").read_text()
     head, _, tail = text.partition("# [[notify]]")
     assert tail, "config.example.toml shows a [[notify]] example"
     uncommented = "[[notify]]" + "\n".join(

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from healthd.checks.process import hidden_by
-from tests.conftest import require
+from tests.helpers.cli import environment
+from tests.helpers.processes import require
 
-ROOT = Path(__file__).resolve().parent.parent
 NOBODY = "65534"
 
 PROC = "45 43 0:21 / /proc rw,relatime - proc proc rw"
@@ -86,8 +86,7 @@ def probe_as_nobody(target: str, hidepid: str | None) -> dict[str, object]:
     if hidepid is not None:
         mount = f'mount -t proc -o hidepid={hidepid} proc /proc && exec "$@"'
         command = [unshare, "--mount", "--propagation", "private", "sh", "-c", mount, "-", *command]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(command, capture_output=True, text=True, env=environment(), timeout=60)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +10,10 @@ import pytest
 
 from healthd.config import ConfigError, parse_config
 from healthd.reports import ReportRejected, clean_output, outcome_of
-from tests.conftest import config_text, until
-from tests.helpers.daemon import ROOT, Daemons, Served, environment
+from tests.helpers.cli import healthd
+from tests.helpers.config import config_text
+from tests.helpers.daemon import Daemons, Served
+from tests.helpers.waiting import until
 
 GLOBAL = "gl0bal-t0ken-for-tests"
 OWN = "backup-0wn-t0ken"
@@ -26,30 +25,23 @@ NODE = {"name": "node", "type": "command", "command": ["true"], "interval": "10s
 
 
 @pytest.fixture(scope="module")
-def daemons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemons]:
-    started = Daemons(tmp_path_factory.mktemp("push"))
-    yield started
-    started.close()
-
-
-@pytest.fixture(scope="module")
-def open_daemon(daemons: Daemons) -> Served:
+def open_daemon(module_daemons: Daemons) -> Served:
     """No token: loopback clients may report."""
-    return daemons.start(config_text(BACKUP, SIGNER, SLOW, NODE), name="open")
+    return module_daemons.start(config_text(BACKUP, SIGNER, SLOW, NODE), name="open")
 
 
 @pytest.fixture(scope="module")
-def guarded(daemons: Daemons) -> Served:
+def guarded(module_daemons: Daemons) -> Served:
     """A global token, and a ttl check with a token of its own."""
-    own = daemons.directory / "backup.token"
+    own = module_daemons.directory / "backup.token"
     own.write_text(OWN + "\n")
     own.chmod(0o600)
-    token = daemons.directory / "global.token"
+    token = module_daemons.directory / "global.token"
     token.write_text(GLOBAL)
     token.chmod(0o600)
     other = {**BACKUP, "name": "other"}
     text = config_text({**BACKUP, "token_file": str(own)}, other, NODE)
-    return daemons.start(text, server={"token_file": str(token)}, name="guarded")
+    return module_daemons.start(text, server={"token_file": str(token)}, name="guarded")
 
 
 def rpc(served: Served, method: str, params: Any = None, token: str | None = None) -> Any:
@@ -192,16 +184,14 @@ def test_the_global_token_reports_to_any_check(guarded: Served) -> None:
 
 
 def report_cli(served: Served, *args: str, token_file: Path | None = None) -> Any:
-    argv = [sys.executable, "-m", "healthd", "report", *args, "--url", f"127.0.0.1:{served.port}"]
+    argv = ["report", *args, "--url", f"127.0.0.1:{served.port}"]
     if token_file is not None:
         argv += ["--token-file", str(token_file)]
-    return subprocess.run(
-        argv, capture_output=True, text=True, env=environment(), cwd=ROOT, check=False
-    )
+    return healthd(*argv)
 
 
 def test_the_report_command_exits_0_when_taken_and_2_with_a_reason(
-    open_daemon: Served, guarded: Served, daemons: Daemons
+    open_daemon: Served, guarded: Served, module_daemons: Daemons
 ) -> None:
     taken = report_cli(open_daemon, "backup", "2", "--output", "nightly backup failed")
     assert taken.returncode == 0, taken.stderr
@@ -210,7 +200,7 @@ def test_the_report_command_exits_0_when_taken_and_2_with_a_reason(
     unknown = report_cli(open_daemon, "nope", "pass")
     assert unknown.returncode == 2
     assert unknown.stderr.strip().splitlines() == ["healthd: Invalid params: no check named nope"]
-    own = daemons.directory / "backup.token"
+    own = module_daemons.directory / "backup.token"
     assert report_cli(guarded, "backup", "pass", token_file=own).returncode == 0
     assert report_cli(guarded, "other", "pass", token_file=own).returncode == 2
 

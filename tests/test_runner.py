@@ -9,12 +9,9 @@ import pytest
 
 from healthd.checks.base import Check
 from healthd.runner import Runner
-from healthd.store import Entry, Store
+from healthd.store import Store
 from tests.helpers import probes
-
-
-def store_for(*checks: Check) -> Store:
-    return Store(Entry(c.name, c.kind, c.tags) for c in checks)
+from tests.helpers.runs import store_for
 
 
 def py(func: str, **keys: object) -> dict[str, object]:

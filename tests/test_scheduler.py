@@ -11,13 +11,14 @@ import pytest
 from healthd.checks.base import Check
 from healthd.runner import Runner
 from healthd.scheduler import Progress, Scheduler, phase
-from healthd.store import Entry, Store
-from tests.conftest import wait_for
+from healthd.store import Store
 from tests.helpers.processes import ends
+from tests.helpers.runs import store_for
+from tests.helpers.waiting import wait_for
 
 
 def setup(*checks: Check) -> tuple[Store, Runner, Scheduler]:
-    store = Store(Entry(c.name, c.kind, c.tags) for c in checks)
+    store = store_for(*checks)
     runner = Runner(store, workers=2)
     return store, runner, Scheduler(runner, Progress())
 

@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import config_text, free_port, until
+from tests.helpers.cli import environment, healthd
+from tests.helpers.config import config_text
+from tests.helpers.daemon import Daemons, Served
+from tests.helpers.net import free_port
 from tests.helpers.terminal import Terminal, run_on_terminal
-from tests.test_end_to_end import ROOT, Daemon, start_daemon
-
-__all__ = ["start_daemon"]
+from tests.helpers.waiting import until
 
 BOX_DRAWING = re.compile("[\u2500-\u257f]")
 
 
-def environment(env: dict[str, str] | None = None) -> dict[str, str]:
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    environment.pop("HEALTHD_TOKEN", None)
-    environment.update(env or {})
-    return environment
-
-
 def status(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "healthd", "status", *args],
-        capture_output=True,
-        text=True,
-        env=environment(env),
-        timeout=60,
-        check=False,
-    )
+    return healthd("status", *args, env={"COLUMNS": "200", **(env or {})})
 
 
 def status_on_terminal(columns: int, *args: str) -> tuple[int, str]:
@@ -92,14 +76,14 @@ GATE = {
 DURATION = r"\d+(\.\d+)? (ns|µs|ms|s|min|h)"
 
 
-def failing_once(daemon: Daemon, name: str) -> None:
+def failing_once(daemon: Served, name: str) -> None:
     until(
         lambda: daemon.call("health.health")["checks"][name]["contiguousFailures"] >= 1,
         f"{name} to fail",
     )
 
 
-def passed_once(daemon: Daemon, name: str, kind: str = "health") -> None:
+def passed_once(daemon: Served, name: str, kind: str = "health") -> None:
     until(
         lambda: "error" not in daemon.call(f"health.{kind}")["checks"][name],
         f"{name} to pass",
@@ -110,11 +94,9 @@ def row(lines: list[str], name: str) -> str:
     return next(line for line in lines if line.startswith(name + " "))
 
 
-def test_status_shows_every_check_and_exits_0_when_healthy(
-    start_daemon: Callable[[str], Daemon],
-) -> None:
-    daemon = start_daemon(config_text(PASSING, OPTIONAL, WARNING, GATE))
-    until(lambda: daemon.get("/readiness")[0] == 200, "ready")
+def test_status_shows_every_check_and_exits_0_when_healthy(daemons: Daemons) -> None:
+    daemon = daemons.start(config_text(PASSING, OPTIONAL, WARNING, GATE))
+    until(lambda: daemon.get("/readiness").status == 200, "ready")
     failing_once(daemon, "extra")
     failing_once(daemon, "plugin.warn")
     passed_once(daemon, "node.rpc")
@@ -131,10 +113,8 @@ def test_status_shows_every_check_and_exits_0_when_healthy(
     assert lines[-1] == "4 checks: 2 pass, 2 degraded; health: healthy"
 
 
-def test_piped_output_is_plain_text_one_line_per_check(
-    start_daemon: Callable[[str], Daemon],
-) -> None:
-    daemon = start_daemon(config_text(PASSING, BROKEN))
+def test_piped_output_is_plain_text_one_line_per_check(daemons: Daemons) -> None:
+    daemon = daemons.start(config_text(PASSING, BROKEN))
     failing_once(daemon, "database.primary.connection")
     passed_once(daemon, "node.rpc")
     result = status("--url", daemon.base)
@@ -152,9 +132,9 @@ def test_piped_output_is_plain_text_one_line_per_check(
 
 @pytest.mark.parametrize("columns", [80, 200])
 def test_terminal_table_fits_and_never_breaks_name_state_or_duration(
-    start_daemon: Callable[[str], Daemon], columns: int
+    daemons: Daemons, columns: int
 ) -> None:
-    daemon = start_daemon(config_text(PASSING, BROKEN, WARNING))
+    daemon = daemons.start(config_text(PASSING, BROKEN, WARNING))
     failing_once(daemon, "database.primary.connection")
     failing_once(daemon, "plugin.warn")
     passed_once(daemon, "node.rpc")
@@ -189,10 +169,8 @@ def test_terminal_table_fits_and_never_breaks_name_state_or_duration(
     assert lines[-1] == "3 checks: 1 pass, 1 degraded, 1 fail; health: unhealthy"
 
 
-def test_status_json_prints_the_daemons_answer_and_nothing_else(
-    start_daemon: Callable[[str], Daemon],
-) -> None:
-    daemon = start_daemon(config_text(PASSING, OPTIONAL))
+def test_status_json_prints_the_daemons_answer_and_nothing_else(daemons: Daemons) -> None:
+    daemon = daemons.start(config_text(PASSING, OPTIONAL))
     failing_once(daemon, "extra")
     passed_once(daemon, "node.rpc")
     result = status("--url", daemon.base, "--json")
@@ -216,9 +194,9 @@ def test_status_json_prints_the_daemons_answer_and_nothing_else(
         "{host}:{port}/ext/health",
     ],
 )
-def test_url_forms(start_daemon: Callable[[str], Daemon], form: str) -> None:
-    daemon = start_daemon(config_text(PASSING))
-    until(lambda: daemon.get()[0] == 200, "healthy")
+def test_url_forms(daemons: Daemons, form: str) -> None:
+    daemon = daemons.start(config_text(PASSING))
+    until(lambda: daemon.get().status == 200, "healthy")
     port = daemon.base.split(":")[2].split("/")[0]
     result = status("--url", form.format(host="127.0.0.1", port=port))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -234,60 +212,37 @@ def test_status_exits_2_when_the_daemon_cannot_be_reached() -> None:
     assert result.stdout == ""
 
 
-def test_status_with_a_token(tmp_path: Path) -> None:
+def test_status_with_a_token(tmp_path: Path, daemons: Daemons) -> None:
     token = tmp_path / "token"
     token.write_text("status-token-1\n")
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-token\n")
-    protected = start_daemon_with_token(tmp_path, "status-token-1")
-    try:
-        result = status("--url", protected[1])
-        assert result.returncode == 2
-        assert "the daemon needs a token: give it with --token-file" in result.stderr
-        result = status("--url", protected[1], "--token-file", str(wrong))
-        assert result.returncode == 2
-        assert "HTTP 401 the daemon rejected the token" in result.stderr
-        assert "give" not in result.stderr
-        missing = tmp_path / "missing"
-        result = status("--url", protected[1], "--token-file", str(missing))
-        assert result.returncode == 2
-        assert f"cannot read the token file {missing}: No such file" in result.stderr
-        result = status("--url", protected[1], "--token-file", str(token))
-        assert result.returncode in (0, 1), result.stdout + result.stderr
-        assert "node.rpc" in result.stdout
-        result = status("--url", protected[1], env={"HEALTHD_TOKEN": "status-token-1"})
-        assert "node.rpc" in result.stdout
-    finally:
-        protected[0].kill()
-        protected[0].wait()
-
-
-def start_daemon_with_token(tmp_path: Path, token: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    config = tmp_path / "protected.toml"
-    config.write_text(f"[server]\nport = {port}\n" + config_text(PASSING))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HEALTHD_TOKEN": token}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthd", "serve", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
+    protected = daemons.start(
+        config_text(PASSING), env={"HEALTHD_TOKEN": "status-token-1"}, name="protected"
     )
-    url = f"http://127.0.0.1:{port}/ext/health"
-
-    def up() -> bool:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status in (200, 503)
-
-    until(up, "the protected daemon")
-    return proc, url
+    result = status("--url", protected.base)
+    assert result.returncode == 2
+    assert "the daemon needs a token: give it with --token-file" in result.stderr
+    result = status("--url", protected.base, "--token-file", str(wrong))
+    assert result.returncode == 2
+    assert "HTTP 401 the daemon rejected the token" in result.stderr
+    assert "give" not in result.stderr
+    missing = tmp_path / "missing"
+    result = status("--url", protected.base, "--token-file", str(missing))
+    assert result.returncode == 2
+    assert f"cannot read the token file {missing}: No such file" in result.stderr
+    result = status("--url", protected.base, "--token-file", str(token))
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "node.rpc" in result.stdout
+    result = status("--url", protected.base, env={"HEALTHD_TOKEN": "status-token-1"})
+    assert "node.rpc" in result.stdout
 
 
 def test_status_watch_redraws_the_whole_screen_until_interrupted(
-    start_daemon: Callable[[str], Daemon], tmp_path: Path
+    daemons: Daemons, tmp_path: Path
 ) -> None:
     heartbeat = tmp_path / "heartbeat"
-    daemon = start_daemon(
+    daemon = daemons.start(
         config_text(
             PASSING,
             {
@@ -306,7 +261,7 @@ def test_status_watch_redraws_the_whole_screen_until_interrupted(
     try:
         terminal.until(lambda screen: b"cannot stat" in screen and b"refreshed " in screen)
         heartbeat.write_text("")
-        until(lambda: daemon.get()[0] == 200, "the heartbeat to pass")
+        until(lambda: daemon.get().status == 200, "the heartbeat to pass")
         frames = lambda screen: screen.split(b"\x1b[2J")  # noqa: E731
         terminal.until(lambda screen: b"2 checks: 2 pass; health: healthy" in frames(screen)[-1])
     finally:

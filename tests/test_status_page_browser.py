@@ -6,10 +6,7 @@ Screenshots are kept as test artifacts under pytest's tmp directory; their paths
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,10 +17,12 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 
-from tests.conftest import config_text, free_port, require, until
 from tests.helpers.browser import CHROMEDRIVER, CHROMIUM, chromium, full_page
+from tests.helpers.config import config_text
+from tests.helpers.daemon import Daemons
+from tests.helpers.processes import require
+from tests.helpers.waiting import until
 
-ROOT = Path(__file__).resolve().parent.parent
 LONG_NAME = "a-check-with-a-rather-long-name-that-must-wrap.on.narrow:screens"
 HOSTILE = "<script>alert(1)</script>"
 WIDTHS = (375, 1440)
@@ -48,11 +47,10 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    here = tmp_path_factory.mktemp("page")
+def served(module_daemons: Daemons) -> Served:
+    here = module_daemons.directory
     flag = here / "flag"
-    port = free_port()
-    config = here / "config.toml"
+    config = here / "healthd.toml"  # the file module_daemons.start writes
     # Only the flag check runs a process; the others stat files (a `file` check of the config
     # itself passes; of a path made of hostile text, fails with that text in its error).
     fresh = {"type": "file", "path": str(config), "max_age": "24h"}
@@ -71,26 +69,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ]
     for check in checks:  # a timeout to spare on a busy machine; a flip shows in 2 s + 10 s
         check.update(interval="2s", timeout="1900ms")
-    config.write_text(f"[server]\nport = {port}\n" + config_text(*checks))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("HEALTHD_CONFIG", None)
-    env.pop("HEALTHD_TOKEN", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthd", "serve", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}/status"
-    try:
-        until(lambda: proc.poll() is not None or _ready(url), "the daemon to run every check")
-        assert proc.poll() is None, "healthd serve exited"
-        artifacts = here / "screenshots"
-        artifacts.mkdir()
-        yield Served(url, flag, artifacts)
-    finally:
-        proc.kill()
-        proc.wait()
+    daemon = module_daemons.start(config_text(*checks))
+    url = f"http://127.0.0.1:{daemon.port}/status"
+    until(lambda: not daemon.alive() or _ready(url), "the daemon to run every check")
+    assert daemon.alive(), "healthd serve exited"
+    artifacts = here / "screenshots"
+    artifacts.mkdir()
+    return Served(url, flag, artifacts)
 
 
 def _ready(url: str) -> bool:

@@ -7,11 +7,7 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,10 +16,11 @@ from typing import Any
 import pytest
 
 from healthd.sd_notify import Notifier, watchdog_interval
-from tests.conftest import PATIENCE, config_text, free_port, until
+from tests.helpers.config import config_text
+from tests.helpers.daemon import Daemons, Served
+from tests.helpers.net import free_port
 from tests.helpers.processes import ends
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.waiting import PATIENCE, until
 
 
 class Systemd:
@@ -62,51 +59,9 @@ def systemd(tmp_path: Path) -> Iterator[Systemd]:
     sock.close()
 
 
-class Healthd:
-    def __init__(self, proc: subprocess.Popen[str], port: int, config: Path) -> None:
-        self.proc, self.port, self.config = proc, port, config
-
-    def get(self, path: str = "") -> tuple[int, Any]:
-        url = f"http://127.0.0.1:{self.port}/ext/health{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-
-    def checks(self, path: str = "") -> dict[str, Any]:
-        return self.get(path)[1]["checks"]  # type: ignore[no-any-return]
-
-    def write_config(self, body: str) -> None:
-        self.config.write_text(f"[server]\nport = {self.port}\n" + body)
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Healthd]]:
-    procs: list[subprocess.Popen[str]] = []
-
-    def run(body: str, **env: str) -> Healthd:
-        port = free_port()
-        config = tmp_path / "config.toml"
-        daemon = Healthd(None, port, config)  # type: ignore[arg-type]
-        daemon.write_config(body)
-        environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-        environment.pop("HEALTHD_CONFIG", None)
-        daemon.proc = subprocess.Popen(
-            [sys.executable, "-m", "healthd", "serve", "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        procs.append(daemon.proc)
-        return daemon
-
-    yield run
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+def checks_of(daemon: Served) -> dict[str, Any]:
+    """The checks in the daemon's GET /ext/health answer."""
+    return daemon.get().json()["checks"]  # type: ignore[no-any-return]
 
 
 FAILING = {
@@ -125,18 +80,14 @@ PASSING = {
 }
 
 
-def test_ready_status_watchdog_and_stopping(
-    systemd: Systemd, start: Callable[..., Healthd]
-) -> None:
-    daemon = start(
+def test_ready_status_watchdog_and_stopping(systemd: Systemd, daemons: Daemons) -> None:
+    daemon = daemons.serve(
         config_text({**FAILING, "port": free_port()}, PASSING),
-        NOTIFY_SOCKET=systemd.address,
-        WATCHDOG_USEC="2000000",
+        env={"NOTIFY_SOCKET": systemd.address, "WATCHDOG_USEC": "2000000"},
     )
     ready = systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1")
     # READY comes only once the server accepts connections: no retry needed here.
-    status, _ = daemon.get()
-    assert status == 503
+    assert daemon.get().status == 503
     assert ready["STATUS"].endswith("passing") and ready["STATUS"].startswith("2 checks")
     systemd.wait_for(lambda m: m.get("STATUS") == "2 checks, 1 passing", "STATUS kept current")
 
@@ -153,12 +104,12 @@ def test_ready_status_watchdog_and_stopping(
     assert daemon.proc.wait(timeout=PATIENCE) == 0
 
 
-def test_abstract_namespace_notify_socket(start: Callable[..., Healthd]) -> None:
+def test_abstract_namespace_notify_socket(daemons: Daemons) -> None:
     name = f"healthd-test-{uuid.uuid4().hex}"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind("\0" + name)
     try:
-        daemon = start(config_text(PASSING), NOTIFY_SOCKET="@" + name)
+        daemon = daemons.serve(config_text(PASSING), env={"NOTIFY_SOCKET": "@" + name})
         systemd = Systemd(sock, "@" + name)
         systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1 on an abstract socket")
         daemon.proc.send_signal(signal.SIGINT)
@@ -168,42 +119,43 @@ def test_abstract_namespace_notify_socket(start: Callable[..., Healthd]) -> None
 
 
 def test_sighup_reload_keeps_unchanged_checks_and_their_state(
-    systemd: Systemd, start: Callable[..., Healthd]
+    systemd: Systemd, daemons: Daemons
 ) -> None:
     failing = {**FAILING, "port": free_port()}
     changing = {**PASSING, "name": "changing"}
-    daemon = start(
+    daemon = daemons.serve(
         config_text(failing, changing, {**PASSING, "name": "removed"}),
-        NOTIFY_SOCKET=systemd.address,
+        env={"NOTIFY_SOCKET": systemd.address},
     )
     systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1")
     before = until(
-        lambda: (c := daemon.checks())["node.rpc"]["contiguousFailures"] >= 3 and c,
+        lambda: (c := checks_of(daemon))["node.rpc"]["contiguousFailures"] >= 3 and c,
         "three failures",
     )["node.rpc"]
-    assert "error" not in daemon.checks()["changing"]
+    assert "error" not in checks_of(daemon)["changing"]
 
-    daemon.write_config(
-        config_text(failing, {**changing, "command": ["false"]}, {**PASSING, "name": "added"})
+    daemons.write_config(
+        config_text(failing, {**changing, "command": ["false"]}, {**PASSING, "name": "added"}),
+        port=daemon.port,
     )
     daemon.proc.send_signal(signal.SIGHUP)
     systemd.wait_for(lambda m: m.get("RELOADING") == "1", "RELOADING=1")
     systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1 after the reload")
 
-    checks = daemon.checks()
+    checks = checks_of(daemon)
     assert set(checks) == {"node.rpc", "changing", "added"}
     kept = checks["node.rpc"]
     assert kept["contiguousFailures"] >= before["contiguousFailures"]
     assert kept["timeOfFirstFailure"] == before["timeOfFirstFailure"]
     changed = until(
-        lambda: (c := daemon.checks()["changing"]).get("timestamp") and c,
+        lambda: (c := checks_of(daemon)["changing"]).get("timestamp") and c,
         "the changed check to run",
     )
     assert changed["error"]["message"] == "exit code 1"  # the new definition runs
 
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=PATIENCE) == 0
-    out = daemon.proc.stdout.read() if daemon.proc.stdout else ""
+    out = daemon.stdout.read_text()
     reloaded = [json.loads(line) for line in out.splitlines() if '"config reloaded"' in line]
     assert len(reloaded) == 1
     assert reloaded[0]["added"] == ["added"] and reloaded[0]["removed"] == ["removed"]
@@ -211,19 +163,19 @@ def test_sighup_reload_keeps_unchanged_checks_and_their_state(
 
 
 def test_a_broken_config_on_sighup_leaves_the_old_one_running(
-    systemd: Systemd, start: Callable[..., Healthd]
+    systemd: Systemd, daemons: Daemons
 ) -> None:
-    daemon = start(config_text(PASSING), NOTIFY_SOCKET=systemd.address)
+    daemon = daemons.serve(config_text(PASSING), env={"NOTIFY_SOCKET": systemd.address})
     systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1")
-    daemon.write_config('[[checks]]\nname = "x"\ntype = "tcp"\nport = "nope"\n')
+    daemons.write_config('[[checks]]\nname = "x"\ntype = "tcp"\nport = "nope"\n', port=daemon.port)
     daemon.proc.send_signal(signal.SIGHUP)
     systemd.wait_for(lambda m: m.get("RELOADING") == "1", "RELOADING=1")
     systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1 after the failed reload")
-    assert set(daemon.checks()) == {"ok"}
-    until(lambda: daemon.get()[0] == 200, "the old check still serving")
+    assert set(checks_of(daemon)) == {"ok"}
+    until(lambda: daemon.get().status == 200, "the old check still serving")
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=PATIENCE) == 0
-    out = daemon.proc.stdout.read() if daemon.proc.stdout else ""
+    out = daemon.stdout.read_text()
     failures = [json.loads(line) for line in out.splitlines() if "reload failed" in line]
     assert len(failures) == 1
     assert (
@@ -232,25 +184,21 @@ def test_a_broken_config_on_sighup_leaves_the_old_one_running(
     )
 
 
-def test_server_changes_on_reload_ask_for_a_restart(
-    systemd: Systemd, start: Callable[..., Healthd]
-) -> None:
-    daemon = start(config_text(PASSING), NOTIFY_SOCKET=systemd.address)
+def test_server_changes_on_reload_ask_for_a_restart(systemd: Systemd, daemons: Daemons) -> None:
+    daemon = daemons.serve(config_text(PASSING), env={"NOTIFY_SOCKET": systemd.address})
     systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1")
-    daemon.config.write_text(
-        f"[server]\nport = {daemon.port}\nmax_body_bytes = 100\n" + config_text(PASSING)
-    )
+    daemons.write_config(config_text(PASSING), server={"max_body_bytes": 100}, port=daemon.port)
     daemon.proc.send_signal(signal.SIGHUP)
     systemd.wait_for(lambda m: m.get("RELOADING") == "1", "RELOADING=1")
     systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1")
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=PATIENCE) == 0
-    out = daemon.proc.stdout.read() if daemon.proc.stdout else ""
+    out = daemon.stdout.read_text()
     assert "restart healthd to apply them" in out
 
 
 def test_sigterm_stops_running_checks_and_kills_their_processes(
-    systemd: Systemd, start: Callable[..., Healthd], tmp_path: Path
+    systemd: Systemd, daemons: Daemons, tmp_path: Path
 ) -> None:
     pidfile = tmp_path / "child.pid"
     slow = {
@@ -267,11 +215,11 @@ def test_sigterm_stops_running_checks_and_kills_their_processes(
         "timeout": "200ms",
         "callable": "tests.helpers.probes:blocks_until_released",
     }
-    daemon = start(config_text(slow, stuck), NOTIFY_SOCKET=systemd.address)
+    daemon = daemons.serve(config_text(slow, stuck), env={"NOTIFY_SOCKET": systemd.address})
     systemd.wait_for(lambda m: m.get("READY") == "1", "READY=1")
     until(lambda: pidfile.exists() and pidfile.read_text().strip(), "the command to start")
     child = int(pidfile.read_text())
-    until(lambda: daemon.checks()["stuck"].get("timestamp"), "the stuck check to time out")
+    until(lambda: checks_of(daemon)["stuck"].get("timestamp"), "the stuck check to time out")
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=PATIENCE) == 0
     assert ends(child)

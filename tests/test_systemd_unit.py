@@ -10,9 +10,9 @@ from pathlib import Path
 
 from healthd.config import ServerConfig
 from healthd.service import FD_HEADROOM
-from tests.conftest import require
+from tests.helpers.cli import ROOT
+from tests.helpers.processes import require
 
-ROOT = Path(__file__).resolve().parent.parent
 UNIT = ROOT / "systemd" / "healthd.service"
 
 

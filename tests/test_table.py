@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -11,9 +10,9 @@ import pytest
 
 from healthd import table
 from healthd.durations import human_duration
-from tests.conftest import config_text
+from tests.helpers.cli import environment, healthd
+from tests.helpers.config import config_file, config_text
 from tests.helpers.terminal import run_on_terminal
-from tests.test_cli import ROOT, healthd
 
 LONG = "word " * 60
 
@@ -131,11 +130,8 @@ CHECKS = config_text(
 
 @pytest.mark.parametrize("columns", [80, 200])
 def test_check_on_a_terminal(tmp_path: Path, columns: int) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(CHECKS)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "healthd", "check", "--config", str(path)]
-    code, shown = run_on_terminal(argv, env, columns)
+    argv = [sys.executable, "-m", "healthd", "check", "--config", config_file(tmp_path, CHECKS)]
+    code, shown = run_on_terminal(argv, environment(), columns)
     assert code == 0, shown  # WARNING and non-critical failures degrade, they do not fail
     lines = shown.rstrip("\n").split("\n")
     assert all(len(line) <= columns for line in lines), shown
@@ -147,9 +143,7 @@ def test_check_on_a_terminal(tmp_path: Path, columns: int) -> None:
 
 
 def test_check_piped_is_one_plain_line_per_check(tmp_path: Path) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(CHECKS)
-    result = healthd("check", "--config", str(path))
+    result = healthd("check", "--config", config_file(tmp_path, CHECKS))
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert len(lines) == 6 and "\x1b" not in result.stdout

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.conftest import free_port
+from tests.helpers.net import free_port
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

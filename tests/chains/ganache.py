@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, stop_process, until
+from tests.helpers.net import free_port
+from tests.helpers.processes import stop_process
+from tests.helpers.waiting import until
 
 BINARY = Path(__file__).resolve().parent.parent / "node_modules" / ".bin" / "ganache"
 

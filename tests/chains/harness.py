@@ -1,5 +1,5 @@
-"""Building and running chain checks in tests: a fresh shared session, a reference cache with a
-clock the test moves, and runs through the real runner and store."""
+"""Building chain checks in tests: a fresh shared session, a reference cache with a clock the
+test moves, and fake nodes served for a block (tests/helpers/runs.py runs the checks)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-import orjson
-
-from healthd.checks import build_check
 from healthd.checks.base import Check, CheckEnv
 from healthd.checks.chains.references import ReferenceHeights
 from healthd.checks.http import SharedSession
-from healthd.runner import Runner
 from healthd.scheduler import Progress
-from healthd.store import Entry, Store
 from tests.chains.fake import FakeServer
-from tests.conftest import config_of
+from tests.helpers.config import check_of
 
 
 class Clock:
@@ -46,8 +41,7 @@ class Chains:
         keys.setdefault("name", "node")
         keys.setdefault("interval", "5s")
         keys.setdefault("timeout", "2s")
-        item = config_of(keys).checks[0]
-        return build_check(item.spec, item.timing, self.env)
+        return check_of(keys, self.env)
 
 
 @asynccontextmanager
@@ -70,15 +64,3 @@ async def serving(*fakes: FakeServer) -> AsyncIterator[None]:
             await fake.start()
             stack.push_async_callback(fake.stop)
         yield
-
-
-async def run(check: Check) -> tuple[dict[str, Any] | None, str | None]:
-    """Run a check once through the runner: (its message, its error)."""
-    store = Store([Entry(check.name, check.kind, check.tags)])
-    runner = Runner(store, workers=1)
-    try:
-        record = await runner.run(check)
-    finally:
-        await runner.close()
-    message = None if record.message is None else orjson.loads(record.message)
-    return message, record.error

@@ -1,1 +1,1 @@
-"""Helpers for the tests: importable probes for `python` checks, the headless browser."""
+"""Helpers for the tests (plain functions and classes; the fixtures are in tests/conftest.py)."""

@@ -1,10 +1,10 @@
-"""A real `healthd serve` subprocess, and raw HTTP over sockets to it, for tests from outside."""
+"""A real `healthd serve` subprocess, JSON-RPC and raw HTTP over sockets to it, for tests from
+outside."""
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from jsonrpcclient import Error, Ok, parse, request
 
-from tests.conftest import PATIENCE, free_port, toml_value, until
+from tests.helpers.cli import ROOT, environment
+from tests.helpers.config import toml_value
+from tests.helpers.net import free_port
+from tests.helpers.waiting import PATIENCE, until
 
-ROOT = Path(__file__).resolve().parents[2]
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -65,6 +68,15 @@ class Served:
         given = JSON_HEADERS if headers is None else headers
         request = urllib.request.Request(self.base, data=body, headers=dict(given))
         return _urlopen(request)
+
+    def call(self, method: str, params: Any = None) -> Any:
+        """A JSON-RPC call, written and read by jsonrpcclient: its result (an error fails)."""
+        answer = self.post(json.dumps(request(method, params=params)).encode())
+        parsed = parse(answer.json())
+        if isinstance(parsed, Error):
+            raise AssertionError(f"JSON-RPC error {parsed.code}: {parsed.message}")
+        assert isinstance(parsed, Ok)
+        return parsed.result
 
     def connect(self) -> socket.socket:
         """A raw TCP connection to the daemon; reads give up after PATIENCE."""
@@ -158,14 +170,6 @@ def _urlopen(request: urllib.request.Request) -> Answer:
         return Answer(exc.code, dict(exc.headers), exc.read())
 
 
-def environment() -> dict[str, str]:
-    """The environment a daemon runs in: this checkout importable, no inherited config."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("HEALTHD_CONFIG", None)
-    env.pop("HEALTHD_TOKEN", None)
-    return env
-
-
 class Daemons:
     """Starts daemons from config text in a directory, and kills what is left at the end."""
 
@@ -180,17 +184,22 @@ class Daemons:
         server: Mapping[str, Any] | None = None,
         logging: Mapping[str, Any] | None = None,
         name: str = "healthd",
+        port: int | None = None,
     ) -> tuple[Path, int]:
-        """A config file with a fresh port in [server] and JSON logs; returns it and the port."""
-        port = free_port()
+        """The config file `name`.toml with JSON logs and a port in [server] (a fresh one unless
+        given: a daemon's own to rewrite its config); returns the file and the port."""
+        port = port or free_port()
         path = self.directory / f"{name}.toml"
         head = section("server", {"port": port, **(server or {})})
         head += section("logging", {"format": "json", **(logging or {})})
         path.write_text(head + text)
         return path, port
 
-    def spawn(self, args: list[str], config: Path) -> subprocess.Popen[bytes]:
-        """`python -m healthd ARGS --config FILE`, output to files beside the config."""
+    def spawn(
+        self, args: list[str], config: Path, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """`python -m healthd ARGS --config FILE` in environment(**env), output to files beside
+        the config."""
         stdout = config.with_suffix(".out").open("wb")
         stderr = config.with_suffix(".err").open("wb")
         with stdout, stderr:
@@ -198,30 +207,34 @@ class Daemons:
                 [sys.executable, "-m", "healthd", *args, "--config", str(config)],
                 stdout=stdout,
                 stderr=stderr,
-                env=environment(),
+                env=environment(**(env or {})),
                 cwd=ROOT,
             )
         self.started.append(proc)
         return proc
 
-    def start(
+    def serve(
         self,
         text: str = "",
         *,
         server: Mapping[str, Any] | None = None,
         logging: Mapping[str, Any] | None = None,
         name: str = "healthd",
+        env: Mapping[str, str] | None = None,
     ) -> Served:
-        """`healthd serve` with this config, once it answers GET /ext/health/liveness."""
+        """`healthd serve` with this config, just started: it may not listen yet."""
         config, port = self.write_config(text, server=server, logging=logging, name=name)
-        proc = self.spawn(["serve"], config)
-        served = Served(proc, port, config)
+        return Served(self.spawn(["serve"], config, env), port, config)
+
+    def start(self, text: str = "", **options: Any) -> Served:
+        """`healthd serve` (options as for `serve`), once it answers GET /ext/health/liveness."""
+        served = self.serve(text, **options)
 
         def answering() -> bool:
-            return proc.poll() is not None or served.get("/liveness").status in (200, 503)
+            return not served.alive() or served.get("/liveness").status in (200, 503)
 
         until(answering, "the daemon to listen")
-        assert proc.poll() is None, served.stderr.read_text()
+        assert served.alive(), served.stderr.read_text()
         return served
 
     def close(self) -> None:

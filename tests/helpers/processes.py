@@ -1,13 +1,32 @@
-"""Processes the tests start: whether one is still running, and waiting until it is not."""
+"""Processes the tests run: the commands they need installed, whether one still runs, stopping it.
+
+A SIGKILLed process takes a moment to be torn down after kill() returns; on a loaded machine that
+moment can be long. Waiting asserts nothing about speed: PATIENCE only bounds a hung test.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-# A SIGKILLed process takes a moment to be torn down after kill() returns; on a loaded machine
-# that moment can be long. Waiting asserts nothing about speed: it only bounds a hung test.
-PATIENCE = 10.0
+import pytest
+
+from tests.helpers.waiting import PATIENCE
+
+
+def require(command: str, package: str) -> str:
+    """The path of a system command the test needs; fails (never skips) naming its package."""
+    found = command if os.path.isabs(command) and os.access(command, os.X_OK) else None
+    found = found or shutil.which(command)
+    if found is None:
+        pytest.fail(
+            f"{command} is not installed: run tests/system-deps.sh (Debian package {package})"
+        )
+    return found
 
 
 def pid_alive(pid: int) -> bool:
@@ -27,3 +46,15 @@ def ends(pid: int, limit: float = PATIENCE) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a server the test started; kill it if it does not go within PATIENCE."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=PATIENCE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import orjson
 from aiohttp import web
 
-from tests.conftest import free_port
+from tests.helpers.net import free_port
 
 Mode = Literal["ok", "fail", "hang", "refuse"]
 

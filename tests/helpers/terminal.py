@@ -13,6 +13,8 @@ import termios
 import time
 from collections.abc import Callable, Sequence
 
+from tests.helpers.waiting import PATIENCE
+
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -47,7 +49,7 @@ class Terminal:
         self.screen += chunk
         return bool(chunk)
 
-    def until(self, condition: Callable[[bytes], bool], patience: float = 30.0) -> None:
+    def until(self, condition: Callable[[bytes], bool], patience: float = PATIENCE) -> None:
         """Read until `condition(screen)` holds."""
         deadline = time.monotonic() + patience
         while not condition(self.screen):
@@ -55,7 +57,7 @@ class Terminal:
                 raise AssertionError(f"gave up waiting; the screen shows {self.screen!r}")
             self.read()
 
-    def finish(self, patience: float = 30.0) -> int:
+    def finish(self, patience: float = PATIENCE) -> int:
         """Read to the end of the output; return the exit code."""
         deadline = time.monotonic() + patience
         while self.read() and time.monotonic() < deadline:

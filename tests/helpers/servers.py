@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PATIENCE, free_port, require
+from tests.helpers.net import free_port
+from tests.helpers.processes import require, stop_process
+from tests.helpers.waiting import until
 
 
 @dataclass
@@ -27,9 +28,7 @@ class Server:
     proc: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=PATIENCE)
+        stop_process(self.proc)
 
 
 def port_open(port: int) -> bool:
@@ -50,14 +49,9 @@ def postgres_accepting(port: int) -> bool:
 def wait_until_ready(
     port: int, proc: subprocess.Popen[bytes], ready: Callable[[int], bool] = port_open
 ) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        if ready(port):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("server did not become ready")
+    until(lambda: proc.poll() is not None or ready(port), f"the server on port {port}")
+    if proc.poll() is not None:
+        raise RuntimeError(f"server exited with {proc.returncode}")
 
 
 def postgres_bin() -> Path | None:
