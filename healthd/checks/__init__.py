@@ -32,6 +32,7 @@ from healthd.checks import (
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
 from healthd.checks.chains import avalanche, bitcoin, cosmos, evm, solana
+from healthd.checks.latch import latched
 from healthd.result import NO_HYSTERESIS, Thresholds
 
 ENTRY_POINT_GROUP = "healthd.checks"
@@ -117,10 +118,10 @@ def check_types() -> dict[str, CheckType]:
 def build_check(
     spec: CheckSpec, timing: Timing, env: CheckEnv, thresholds: Thresholds = NO_HYSTERESIS
 ) -> Check:
-    """Turn a validated spec into a runnable check."""
+    """Turn a validated spec into a runnable check; a readiness check latches once it passes."""
     kind = check_types()[spec.type]
     probe = kind.build(spec, replace(env, timing=timing))
-    return Check(
+    check = Check(
         name=spec.name,
         kind=spec.kind,
         tags=frozenset(spec.tags),
@@ -134,3 +135,4 @@ def build_check(
         thresholds=thresholds,
         push=kind.push,
     )
+    return latched(check) if spec.kind == "readiness" else check
