@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from healthd import log
 from healthd.config import parse_config
-from healthd.daemon import Daemon
+from healthd.parts import Parts
 
 
 def config(checks: int, interval: str, port: int) -> str:
@@ -37,17 +37,17 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     args = parser.parse_args()
     log.configure("warning", "json", sys.stderr)
-    daemon = Daemon(parse_config(config(args.checks, args.interval, args.port), "bench"))
-    runner = web.AppRunner(daemon.app(), access_log=None, handle_signals=False)
+    parts = Parts(parse_config(config(args.checks, args.interval, args.port), "bench"))
+    runner = web.AppRunner(parts.app(), access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port).start()
     print(json.dumps({"event": "listening"}), flush=True)
     await asyncio.sleep(args.warmup)
-    daemon.progress.lateness.clear()
-    daemon.progress.lateness = type(daemon.progress.lateness)(maxlen=10_000_000)
+    parts.punctuality.lateness.clear()
+    parts.punctuality.lateness = type(parts.punctuality.lateness)(maxlen=10_000_000)
     print(json.dumps({"event": "measuring"}), flush=True)
     await asyncio.sleep(args.duration)
-    lateness = sorted(daemon.progress.lateness)
+    lateness = sorted(parts.punctuality.lateness)
     print(json.dumps({"event": "done", "lateness": lateness}), flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

@@ -58,7 +58,7 @@ class FirstThenPhased(BaseTrigger):  # type: ignore[misc]
         return f"first at {self.first.isoformat()}, then every {self.interval} in phase"
 
 
-class Progress:
+class Punctuality:
     """When each check's job last fired and how late: a ticking scheduler or a stuck one."""
 
     def __init__(self, lateness_samples: int = 4096) -> None:
@@ -99,9 +99,9 @@ class Progress:
 class Scheduler:
     """Owns the APScheduler instance and the job of every check."""
 
-    def __init__(self, runner: Runner, progress: Progress) -> None:
+    def __init__(self, runner: Runner, punctuality: Punctuality) -> None:
         self._runner = runner
-        self._progress = progress
+        self._punctuality = punctuality
         self._checks: dict[str, Check] = {}
         self._last_beat = time.monotonic()
         self._closing = False
@@ -139,7 +139,7 @@ class Scheduler:
             self._aps.running
             and not self._closing
             and now - self._last_beat <= 3 * HEARTBEAT_EVERY + 1.0
-            and not self._progress.overdue(now)
+            and not self._punctuality.overdue(now)
         )
 
     async def _beat(self) -> None:
@@ -157,7 +157,7 @@ class Scheduler:
         self._checks[check.name] = check
         interval = check.timing.interval
         first = datetime.now(UTC) + timedelta(seconds=check.timing.initial_delay)
-        self._progress.schedule(check, time.monotonic() + check.timing.initial_delay)
+        self._punctuality.schedule(check, time.monotonic() + check.timing.initial_delay)
         self._aps.add_job(
             self._fire,
             FirstThenPhased(first, interval, phase(check.name, interval)),
@@ -170,7 +170,7 @@ class Scheduler:
     def remove(self, name: str) -> None:
         """Unschedule one check."""
         self._checks.pop(name, None)
-        self._progress.forget(name)
+        self._punctuality.forget(name)
         if self._aps.get_job(name) is not None:
             self._aps.remove_job(name)
 
@@ -188,7 +188,7 @@ class Scheduler:
         following = job.trigger.get_next_fire_time(scheduled, now)
         next_in = None if following is None else (following - now).total_seconds()
         late = (now - scheduled).total_seconds()
-        self._progress.fired(event.job_id, time.monotonic(), late, next_in)
+        self._punctuality.fired(event.job_id, time.monotonic(), late, next_in)
 
     async def _fire(self, name: str) -> None:
         check = self._checks.get(name)

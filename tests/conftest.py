@@ -18,7 +18,7 @@ from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.config import Config, parse_config
 from healthd.result import Record
-from healthd.scheduler import Progress
+from healthd.scheduler import Punctuality
 from healthd.store import Store
 
 
@@ -57,14 +57,14 @@ def config_of(*checks: dict[str, Any], extra: str = "") -> Config:
 
 
 @pytest.fixture
-def progress() -> Progress:
-    return Progress()
+def punctuality() -> Punctuality:
+    return Punctuality()
 
 
 @pytest.fixture
-async def env(progress: Progress) -> Any:
+async def env(punctuality: Punctuality) -> Any:
     session = SharedSession()
-    yield CheckEnv(progress=progress, http=session)
+    yield CheckEnv(schedule=punctuality, http=session)
     await session.close()
 
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from healthd.config import Config
-from healthd.daemon import Daemon
+from healthd.parts import Parts
 from tests.conftest import PATIENCE, config_of, free_port, require, stop_process
 from tests.test_notify import flag_check, notify_table, until
 
@@ -82,9 +82,9 @@ def alertmanager(tmp_path: Path) -> Iterator[Alertmanager]:
 
 @pytest.fixture
 async def serve(aiohttp_client: Any) -> Callable[[Config], Any]:
-    async def start(config: Config) -> tuple[Daemon, Any]:
-        daemon = Daemon(config)
-        return daemon, await aiohttp_client(daemon.app())
+    async def start(config: Config) -> tuple[Parts, Any]:
+        parts = Parts(config)
+        return parts, await aiohttp_client(parts.app())
 
     return start
 
@@ -113,7 +113,7 @@ async def test_alerts_fire_with_labels_are_resent_and_resolve(
             type="alertmanager", url=alertmanager.url, resend="1s", instance="node-1"
         ),
     )
-    daemon, _ = await serve(config)
+    parts, _ = await serve(config)
     alert = await poll(lambda: alertmanager.alert("node.rpc"), "the alert to fire")
     assert alert["labels"] == {
         "alertname": "HealthCheckFailing",
@@ -139,9 +139,9 @@ async def test_alerts_fire_with_labels_are_resent_and_resolve(
 
     flag.touch()
     await poll(lambda: alertmanager.alert("node.rpc") is None, "the alert to resolve")
-    assert daemon.store.get("node.rpc").passed
+    assert parts.store.get("node.rpc").passed
     assert alertmanager.alert("optional") is not None
-    assert "node.rpc" not in daemon.notifications.sinks[0].firing  # type: ignore[attr-defined]
+    assert "node.rpc" not in parts.notifications.sinks[0].firing  # type: ignore[attr-defined]
 
 
 async def test_during_maintenance_firing_alerts_stay_and_catch_up_after(
@@ -153,21 +153,21 @@ async def test_during_maintenance_firing_alerts_stay_and_catch_up_after(
         flag_check("cache", tmp_path / "cache-ok"),
         extra=notify_table(type="alertmanager", url=alertmanager.url, resend="1s"),
     )
-    daemon, _ = await serve(config)
+    parts, _ = await serve(config)
     (tmp_path / "cache-ok").touch()
     alert = await poll(lambda: alertmanager.alert("db"), "the alert to fire")
-    await until(lambda: daemon.store.get("cache").passed, "cache to pass")
-    daemon.maintenance.enable("upgrade")
+    await until(lambda: parts.store.get("cache").passed, "cache to pass")
+    parts.maintenance.enable("upgrade")
     flag.touch()  # db recovers during maintenance: no resolve is sent yet …
     (tmp_path / "cache-ok").unlink()  # … and cache fails: no alert yet
-    await until(lambda: daemon.store.get("db").passed, "db to pass")
-    await until(lambda: not daemon.store.get("cache").passed, "cache to fail")
+    await until(lambda: parts.store.get("db").passed, "db to pass")
+    await until(lambda: not parts.store.get("cache").passed, "cache to fail")
     resent = await poll(
         lambda: (a := alertmanager.alert("db")) and a["endsAt"] != alert["endsAt"] and a,
         "the firing alert to be re-sent during maintenance",
     )
     assert resent["status"]["state"] == "active"
     assert alertmanager.alert("cache") is None
-    daemon.maintenance.disable()
+    parts.maintenance.disable()
     await poll(lambda: alertmanager.alert("db") is None, "db's alert to resolve")
     await poll(lambda: alertmanager.alert("cache"), "cache's alert to fire")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from healthd.checks.base import Check
-from healthd.daemon import Daemon
+from healthd.parts import Parts
 from healthd.reports import Reports
 from healthd.result import NOT_YET_RUN, Outcome
 from healthd.runner import Runner
@@ -90,29 +90,29 @@ async def test_silence_does_not_close_an_opened_gate(
 
 
 @pytest.fixture
-async def daemon_of() -> AsyncIterator[Callable[..., Daemon]]:
-    made: list[Daemon] = []
+async def parts_of() -> AsyncIterator[Callable[..., Parts]]:
+    made: list[Parts] = []
 
-    def make(*checks: dict[str, object]) -> Daemon:
-        made.append(Daemon(config_of(*checks)))
+    def make(*checks: dict[str, object]) -> Parts:
+        made.append(Parts(config_of(*checks)))
         return made[-1]
 
     yield make
-    for daemon in made:
-        await daemon.close()
+    for parts in made:
+        await parts.close()
 
 
 async def test_a_reload_keeps_an_unchanged_gate_open_and_closes_a_changed_one(
-    daemon_of: Callable[..., Daemon], tmp_path: Path
+    parts_of: Callable[..., Parts], tmp_path: Path
 ) -> None:
     flag = tmp_path / "synced"
     gate = {"name": "gate", "type": "command", "command": ["test", "-e", str(flag)]}
     gate |= {"kind": "readiness", "interval": "1h", "timeout": "5s"}
-    daemon = daemon_of(gate)
+    parts = parts_of(gate)
     flag.touch()
-    assert (await daemon.runner.due(daemon.checks[0])).passed
+    assert (await parts.runner.due(parts.checks[0])).passed
     flag.unlink()
-    await daemon.apply(config_of(gate))  # unchanged: kept, record and all
-    assert (await daemon.runner.due(daemon.checks[0])).passed
-    await daemon.apply(config_of({**gate, "timeout": "4s"}))  # changed: a new gate, closed
-    assert not (await daemon.runner.due(daemon.checks[0])).passed
+    await parts.apply(config_of(gate))  # unchanged: kept, record and all
+    assert (await parts.runner.due(parts.checks[0])).passed
+    await parts.apply(config_of({**gate, "timeout": "4s"}))  # changed: a new gate, closed
+    assert not (await parts.runner.due(parts.checks[0])).passed

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from healthd.checks.base import Check, CheckEnv
 from healthd.children import MARKER, Children, become_subreaper
-from healthd.daemon import Daemon
+from healthd.parts import Parts
 from healthd.result import Record
 from healthd.runner import Runner
 from healthd.store import Entry, Store
@@ -234,23 +234,23 @@ async def test_a_check_result_never_carries_its_configured_secrets(
 
 
 @pytest.fixture
-async def daemon_of() -> AsyncIterator[Callable[..., Daemon]]:
-    made: list[Daemon] = []
+async def parts_of() -> AsyncIterator[Callable[..., Parts]]:
+    made: list[Parts] = []
 
-    def make(*checks: dict[str, object], extra: str = "") -> Daemon:
-        made.append(Daemon(config_of(*checks, extra=extra)))
+    def make(*checks: dict[str, object], extra: str = "") -> Parts:
+        made.append(Parts(config_of(*checks, extra=extra)))
         return made[-1]
 
     yield make
-    for daemon in made:
-        await daemon.close()
+    for parts in made:
+        await parts.close()
 
 
 async def test_worker_thread_counts_come_from_the_config(
-    daemon_of: Callable[..., Daemon],
+    parts_of: Callable[..., Parts],
 ) -> None:
     probes.release.clear()
-    daemon = daemon_of(
+    parts = parts_of(
         *[
             {
                 "name": f"stuck{i}",
@@ -264,10 +264,10 @@ async def test_worker_thread_counts_come_from_the_config(
         extra="[scheduler]\nuser_worker_threads = 1\n",
     )
     try:
-        daemon.scheduler.start(daemon.checks)
+        parts.scheduler.start(parts.checks)
         names = [f"stuck{i}" for i in range(3)]
-        await wait_for(daemon.store, lambda: all(daemon.store.get(n).timestamp_ns for n in names))
-        waited = [daemon.store.get(n).error for n in names]
+        await wait_for(parts.store, lambda: all(parts.store.get(n).timestamp_ns for n in names))
+        waited = [parts.store.get(n).error for n in names]
         assert any("waiting for a worker thread: all 1 user-check" in (e or "") for e in waited)
     finally:
         probes.release.set()

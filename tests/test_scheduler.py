@@ -10,7 +10,7 @@ import pytest
 
 from healthd.checks.base import Check
 from healthd.runner import Runner
-from healthd.scheduler import Progress, Scheduler, phase
+from healthd.scheduler import Punctuality, Scheduler, phase
 from healthd.store import Entry, Store
 from tests.conftest import wait_for
 from tests.helpers.processes import ends
@@ -19,7 +19,7 @@ from tests.helpers.processes import ends
 def setup(*checks: Check) -> tuple[Store, Runner, Scheduler]:
     store = Store(Entry(c.name, c.kind, c.tags) for c in checks)
     runner = Runner(store, workers=2)
-    return store, runner, Scheduler(runner, Progress())
+    return store, runner, Scheduler(runner, Punctuality())
 
 
 async def test_checks_run_repeatedly_on_their_interval_and_delays_hold(
@@ -81,19 +81,19 @@ async def test_removed_checks_stop_firing(make_check: Callable[..., Check]) -> N
         await runner.close()
 
 
-def test_progress_reports_jobs_that_have_not_fired_in_time(
+def test_punctuality_reports_jobs_that_have_not_fired_in_time(
     make_check: Callable[..., Check],
 ) -> None:
-    progress = Progress()
+    punctuality = Punctuality()
     check = make_check(name="x", interval="10s", timeout="1s", type="command", command=["true"])
-    progress.schedule(check, first=100.0)
-    assert progress.overdue(104.0) == []  # within the grace (max(2s, interval/2))
-    assert progress.overdue(105.5) == ["x"]
-    progress.fired("x", 105.6)
-    assert progress.overdue(120.0) == []
-    assert progress.overdue(121.0) == ["x"]
-    progress.forget("x")
-    assert progress.overdue(1000.0) == [] and progress.scheduled() == 0
+    punctuality.schedule(check, first=100.0)
+    assert punctuality.overdue(104.0) == []  # within the grace (max(2s, interval/2))
+    assert punctuality.overdue(105.5) == ["x"]
+    punctuality.fired("x", 105.6)
+    assert punctuality.overdue(120.0) == []
+    assert punctuality.overdue(121.0) == ["x"]
+    punctuality.forget("x")
+    assert punctuality.overdue(1000.0) == [] and punctuality.scheduled() == 0
 
 
 def test_phase_is_stable_and_inside_the_interval() -> None:

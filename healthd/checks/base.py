@@ -106,8 +106,8 @@ class Check:
     hold: Hold = field(default=lambda record: None, compare=False, repr=False)
 
 
-class Progress(Protocol):
-    """What the scheduler reveals of its own progress, for the liveness check."""
+class ScheduleStatus(Protocol):
+    """Whether every job fires on time, as the scheduler sees it: for the `scheduler` check."""
 
     def overdue(self, now: float) -> list[str]:
         """Names of the checks whose run is late by more than a grace period."""
@@ -134,7 +134,7 @@ class CheckEnv:
     set by `build_check` for the check being built.
     """
 
-    progress: Progress
+    schedule: ScheduleStatus
     http: HttpSessions
     children: Children = field(default_factory=Children)
     references: ReferenceHeights = field(default_factory=ReferenceHeights)

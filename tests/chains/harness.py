@@ -14,7 +14,7 @@ from healthd.checks.base import Check, CheckEnv
 from healthd.checks.chains.references import ReferenceHeights
 from healthd.checks.http import SharedSession
 from healthd.runner import Runner
-from healthd.scheduler import Progress
+from healthd.scheduler import Punctuality
 from healthd.store import Entry, Store
 from tests.chains.fake import FakeServer
 from tests.conftest import config_of
@@ -55,7 +55,7 @@ async def chains() -> AsyncIterator[Chains]:
     """Surroundings for chain checks, closed after the test."""
     clock = Clock()
     session = SharedSession()
-    env = CheckEnv(progress=Progress(), http=session, references=ReferenceHeights(clock))
+    env = CheckEnv(schedule=Punctuality(), http=session, references=ReferenceHeights(clock))
     try:
         yield Chains(env, clock)
     finally:

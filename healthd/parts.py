@@ -23,7 +23,7 @@ from healthd.notify.notifications import Notifications, NotificationsCollector, 
 from healthd.reports import Reports
 from healthd.rpc import Limits, maintenance_method, report_method
 from healthd.runner import Runner
-from healthd.scheduler import Progress, Scheduler
+from healthd.scheduler import Punctuality, Scheduler
 from healthd.server import DEFAULT_PREFIX, create_app
 from healthd.store import Entry, Store
 from healthd.views import View
@@ -42,15 +42,15 @@ class Changes:
     kept: list[str]
 
 
-class Daemon:
+class Parts:
     """Checks, store, runner and scheduler for one configuration."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.progress = Progress()
+        self.punctuality = Punctuality()
         self.http = SharedSession()
         self.children = Children()
-        self._env = CheckEnv(progress=self.progress, http=self.http, children=self.children)
+        self._env = CheckEnv(schedule=self.punctuality, http=self.http, children=self.children)
         self.checks: list[Check] = [
             build_check(c.spec, c.timing, self._env, c.thresholds) for c in config.checks
         ]
@@ -58,7 +58,7 @@ class Daemon:
         self.runner = Runner(
             self.store, config.scheduler.worker_threads, config.scheduler.user_worker_threads
         )
-        self.scheduler = Scheduler(self.runner, self.progress)
+        self.scheduler = Scheduler(self.runner, self.punctuality)
         self.notifications = Notifications(self.store, build_sinks(config.notify))
         self.maintenance = Maintenance(
             self.store.set_maintenance, config.state_dir, self.notifications.hold
