@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from healthd import log
 from healthd.config import parse_config
 from healthd.parts import Parts
+from healthd.scheduler import Punctuality
 
 
 def config(checks: int, interval: str, port: int) -> str:
@@ -26,6 +27,19 @@ def config(checks: int, interval: str, port: int) -> str:
         for i in range(checks)
     )
     return head + body
+
+
+def note_lateness(punctuality: Punctuality) -> list[float]:
+    """From now on, how late each check's job starts, as the scheduler tells `punctuality`."""
+    samples: list[float] = []
+    fired = punctuality.fired
+
+    def noted(name: str, now: float, lateness: float = 0.0, next_in: float | None = None) -> None:
+        samples.append(lateness)
+        fired(name, now, lateness, next_in)
+
+    punctuality.fired = noted  # type: ignore[method-assign]
+    return samples
 
 
 async def main() -> None:
@@ -43,12 +57,10 @@ async def main() -> None:
     await web.TCPSite(runner, "127.0.0.1", args.port).start()
     print(json.dumps({"event": "listening"}), flush=True)
     await asyncio.sleep(args.warmup)
-    parts.punctuality.lateness.clear()
-    parts.punctuality.lateness = type(parts.punctuality.lateness)(maxlen=10_000_000)
+    lateness = note_lateness(parts.punctuality)
     print(json.dumps({"event": "measuring"}), flush=True)
     await asyncio.sleep(args.duration)
-    lateness = sorted(parts.punctuality.lateness)
-    print(json.dumps({"event": "done", "lateness": lateness}), flush=True)
+    print(json.dumps({"event": "done", "lateness": sorted(lateness)}), flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()

@@ -17,7 +17,7 @@ from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.children import Children
 from healthd.config import Config, address
-from healthd.defences import WorkersCollector
+from healthd.defences import LatenessCollector, WorkersCollector
 from healthd.maintenance import Maintenance
 from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
 from healthd.reports import Reports
@@ -165,6 +165,7 @@ class Parts:
             collectors=[
                 NotificationsCollector(self.notifications),
                 WorkersCollector(self.runner),
+                LatenessCollector(self.punctuality),
                 *collectors,
             ],
             malformed=malformed,
