@@ -217,10 +217,6 @@ class Runner:
         except TypeError as exc:
             return Outcome(error=f"the check returned a value that is not JSON: {exc}")
 
-    def is_busy(self, name: str) -> bool:
-        """True while a run of the named check is under way."""
-        return any(check.name == name for check in self._busy)
-
     async def cancel(self, names: set[str]) -> None:
         """Cancel the runs under way of the named checks (a reload changed or removed them)."""
         await self._cancel([t for t, check in self._tasks.items() if check.name in names])

@@ -190,10 +190,6 @@ class Scheduler:
         if self._aps.get_job(name) is not None:
             self._aps.remove_job(name)
 
-    def scheduled_names(self) -> list[str]:
-        """Names of the checks with a job."""
-        return sorted(job.id for job in self._aps.get_jobs() if job.id != HEARTBEAT)
-
     def _submitted(self, event: JobSubmissionEvent) -> None:
         """APScheduler started a check's job: note how late, and when the next is due."""
         job = self._aps.get_job(event.job_id)

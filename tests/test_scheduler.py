@@ -16,10 +16,12 @@ from tests.conftest import wait_for
 from tests.helpers.processes import ends
 
 
-def setup(*checks: Check) -> tuple[Store, Runner, Scheduler]:
+def setup(
+    *checks: Check, punctuality: Punctuality | None = None
+) -> tuple[Store, Runner, Scheduler]:
     store = Store(Entry(c.name, c.kind, c.tags) for c in checks)
     runner = Runner(store, workers=2)
-    return store, runner, Scheduler(runner, Punctuality())
+    return store, runner, Scheduler(runner, punctuality or Punctuality())
 
 
 async def test_checks_run_repeatedly_on_their_interval_and_delays_hold(
@@ -50,32 +52,43 @@ async def test_stop_cancels_runs_under_way_and_kills_their_processes(
     slow = make_check(
         name="slow",
         type="command",
-        command=["sh", "-c", f"echo $$ > {pidfile}; exec sleep 60"],
+        # The first run stays (until cancelled); any later one passes at once.
+        command=["sh", "-c", f"test -s {pidfile} || {{ echo $$ > {pidfile}; exec sleep 60; }}"],
         interval="10s",
         timeout="9s",
     )
-    _, runner, scheduler = setup(slow)
+    store, runner, scheduler = setup(slow)
     scheduler.start([slow])
     while not (pidfile.exists() and pidfile.read_text().strip()):
         await asyncio.sleep(0.02)  # polls for the file; asserts nothing about time
     pid = int(pidfile.read_text())
-    assert runner.is_busy("slow")
     scheduler.stop()
     await runner.close()
-    assert not runner.is_busy("slow")
+    assert store.get("slow").error == "not yet run"  # the run under way was cancelled
     assert ends(pid)
+    # Nothing left in progress: a run now is not refused as "previous run still in progress".
+    assert (await runner.due(slow)).passed
+    await runner.close()
 
 
 async def test_removed_checks_stop_firing(make_check: Callable[..., Check]) -> None:
-    fast = make_check(
-        name="fast", type="command", command=["true"], interval="100ms", timeout="50ms"
+    fast, witness = (
+        make_check(name=name, type="command", command=["true"], interval="100ms", timeout="50ms")
+        for name in ("fast", "witness")
     )
-    store, runner, scheduler = setup(fast)
-    scheduler.start([fast])
+    punctuality = Punctuality()
+    store, runner, scheduler = setup(fast, witness, punctuality=punctuality)
+    scheduler.start([fast, witness])
     try:
         await wait_for(store, lambda: store.get("fast").timestamp_ns is not None)
         scheduler.remove("fast")
-        assert scheduler.scheduled_names() == []
+        await runner.cancel({"fast"})  # as a reload does: a run under way records nothing
+        assert punctuality.scheduled() == 1
+        runs = store.totals("fast")[0]
+        witnessed = store.totals("witness")[0]
+        # Three intervals of the witness, on the same clock: fast would have fired meanwhile.
+        await wait_for(store, lambda: store.totals("witness")[0] >= witnessed + 3)
+        assert store.totals("fast")[0] == runs
     finally:
         scheduler.stop()
         await runner.close()
