@@ -37,7 +37,7 @@ from healthd.checks.chains.references import ReferenceHeights
 from healthd.checks.http import SharedSession
 from healthd.config import parse_config
 from healthd.runner import Runner
-from healthd.scheduler import Progress
+from healthd.scheduler import Punctuality
 from healthd.store import Entry, Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ async def per_run(urls: dict[str, Any], runs: int) -> dict[str, dict[str, float]
             leaps = functools.partial(next, itertools.count(0.0, 3600.0))
             clock: Callable[[], float] = leaps if mode == "fresh" else time.monotonic
             session = SharedSession()
-            env = CheckEnv(Progress(), session, ReferenceHeights(clock))
+            env = CheckEnv(Punctuality(), session, ReferenceHeights(clock))
             check = build_check(item.spec, item.timing, env)
             store = Store([Entry(check.name, check.kind, check.tags)])
             runner = Runner(store, workers=1)

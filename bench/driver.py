@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from healthd import log
 from healthd.config import parse_config
-from healthd.daemon import Daemon
+from healthd.parts import Parts
+from healthd.scheduler import Punctuality
 
 
 def config(checks: int, interval: str, port: int) -> str:
@@ -28,6 +29,19 @@ def config(checks: int, interval: str, port: int) -> str:
     return head + body
 
 
+def note_lateness(punctuality: Punctuality) -> list[float]:
+    """From now on, how late each check's job starts, as the scheduler tells `punctuality`."""
+    samples: list[float] = []
+    fired = punctuality.fired
+
+    def noted(name: str, now: float, lateness: float = 0.0, next_in: float | None = None) -> None:
+        samples.append(lateness)
+        fired(name, now, lateness, next_in)
+
+    punctuality.fired = noted  # type: ignore[method-assign]
+    return samples
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
@@ -37,18 +51,16 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     args = parser.parse_args()
     log.configure("warning", "json", sys.stderr)
-    daemon = Daemon(parse_config(config(args.checks, args.interval, args.port), "bench"))
-    runner = web.AppRunner(daemon.app(), access_log=None, handle_signals=False)
+    parts = Parts(parse_config(config(args.checks, args.interval, args.port), "bench"))
+    runner = web.AppRunner(parts.app(), access_log=None, handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port).start()
     print(json.dumps({"event": "listening"}), flush=True)
     await asyncio.sleep(args.warmup)
-    daemon.progress.lateness.clear()
-    daemon.progress.lateness = type(daemon.progress.lateness)(maxlen=10_000_000)
+    lateness = note_lateness(parts.punctuality)
     print(json.dumps({"event": "measuring"}), flush=True)
     await asyncio.sleep(args.duration)
-    lateness = sorted(daemon.progress.lateness)
-    print(json.dumps({"event": "done", "lateness": lateness}), flush=True)
+    print(json.dumps({"event": "done", "lateness": sorted(lateness)}), flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()

@@ -42,14 +42,14 @@ async def _measure(config_path: str, runs: int) -> dict[str, float]:
     from healthd import log
     from healthd.answers import Answers
     from healthd.config import load_config
-    from healthd.daemon import Daemon
+    from healthd.parts import Parts
     from healthd.result import Outcome
 
     log.configure("error", "json", sys.stderr)
-    daemon = Daemon(load_config(config_path))
-    daemon.app()
-    daemon.scheduler.start(daemon.checks)  # its jobs cost memory too (interval 1h: none runs)
-    store = daemon.store
+    parts = Parts(load_config(config_path))
+    parts.app()
+    parts.scheduler.start(parts.checks)  # its jobs cost memory too (interval 1h: none runs)
+    store = parts.store
     started = time.perf_counter()
     now = time.time_ns()
     for run in range(runs):
@@ -61,7 +61,7 @@ async def _measure(config_path: str, runs: int) -> dict[str, float]:
     for kind in ("health", "readiness", "liveness"):
         Answers(store).get(kind)
     rss = psutil.Process().memory_info().rss / 2**20
-    await daemon.close()
+    await parts.close()
     return {
         "rss_mb": round(rss, 1),
         "record_us_per_run": round(recording / max(1, runs * len(store.names())) * 1e6, 2),

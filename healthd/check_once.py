@@ -12,21 +12,21 @@ from healthd import table
 from healthd.answers import Answers
 from healthd.checks.base import Check
 from healthd.config import Config
-from healthd.daemon import Daemon
 from healthd.durations import human_duration
+from healthd.parts import Parts
 from healthd.result import Record
 
 
 async def check_once(config: Config, *, as_json: bool) -> bool:
     """Run the checks once, print what they gave; True when the `health` answer is healthy."""
-    daemon = Daemon(config)
-    await daemon.run_once()
-    answer = Answers(daemon.store).get("health")
+    parts = Parts(config)
+    await parts.run_once()
+    answer = Answers(parts.store).get("health")
     if as_json:
         text = orjson.dumps(orjson.loads(answer.body), option=orjson.OPT_INDENT_2).decode()
         sys.stdout.write(text + "\n")
         return answer.healthy
-    rows = [row(check, daemon.store.get(check.name)) for check in daemon.checks]
+    rows = [row(check, parts.store.get(check.name)) for check in parts.checks]
     terminal = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if terminal else None
     lines = table.render(rows, width=width, color=terminal, detail_header="DETAIL")

@@ -1,21 +1,29 @@
-"""Metrics of healthd's own defences: worker threads, connections, malformed requests.
+"""Metrics of healthd's own defences: worker threads, connections, malformed requests, lateness.
 
-What the limits of the Reliability section did, read at scrape time, so saturation shows on a
+What the limits of the Reliability section did, and how late the scheduler starts checks (what
+the watchdog and the `scheduler` check judge), read at scrape time, so saturation shows on a
 dashboard and not only in a log line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from healthd.bad_requests import BadRequests
     from healthd.listener import Limiter
     from healthd.runner import Runner
+    from healthd.scheduler import Punctuality
 
 
 class WorkersCollector(Collector):
@@ -67,4 +75,22 @@ class ConnectionsCollector(Collector):
             "healthd_bad_requests",
             "Malformed HTTP requests answered 400 (broken framing, encoding, oversize header)",
             value=self._bad_requests.total,
+        )
+
+
+class LatenessCollector(Collector):
+    """`healthd_scheduler_lateness_seconds`: how late each check's job started, a histogram."""
+
+    def __init__(self, punctuality: Punctuality) -> None:
+        self._punctuality = punctuality
+
+    def collect(self) -> Iterator[Metric]:
+        lateness = self._punctuality.lateness
+        counts = accumulate(lateness.counts)
+        bounds = [f"{bound:g}" for bound in lateness.bounds] + ["+Inf"]
+        yield HistogramMetricFamily(
+            "healthd_scheduler_lateness_seconds",
+            "How late each check's job started after the time it was scheduled for",
+            buckets=list(zip(bounds, counts, strict=True)),
+            sum_value=lateness.sum,
         )

@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from healthd.checks.base import Check
+from healthd.checks.base import Check, Hold
 from healthd.checks.ttl import TtlSpec
 from healthd.durations import format_duration
-from healthd.result import Outcome
+from healthd.result import Outcome, Record
 from healthd.store import Store
 
 OUTPUT_LIMIT = 4096  # characters of a report's output that are kept
@@ -48,7 +48,7 @@ class Pushed:
     name: str
     ttl: float
     token: str | None
-    readiness: bool
+    hold: Hold  # what a report or silence records instead, given the record (Check.hold)
 
 
 def clean_output(text: str) -> str:
@@ -94,9 +94,7 @@ class Reports:
         for check in checks:
             if isinstance(check.spec, TtlSpec):
                 spec = check.spec
-                pushed[check.name] = Pushed(
-                    check.name, spec.ttl, spec.token(), check.kind == "readiness"
-                )
+                pushed[check.name] = Pushed(check.name, spec.ttl, spec.token(), check.hold)
         for name in list(self._timers):
             if name not in pushed or name not in kept:
                 self._timers.pop(name).cancel()
@@ -122,12 +120,9 @@ class Reports:
                 raise ReportRejected(f"{name} is not a ttl check: only ttl checks take reports")
             raise ReportRejected(f"no check named {name}")
         outcome = outcome_of(status, output, message)
-        current = self._store.get(name)
-        if pushed.readiness and current.has_passed:
-            outcome = Outcome(message=current.message)  # an opened readiness gate stays open
         now = time.monotonic()
         self._last[name] = now
-        record = self._store.record(name, outcome, time.time_ns(), 0)
+        record = self._record(pushed, outcome)
         self._arm(pushed, now + pushed.ttl)
         return "passing" if record.passed else "degraded" if record.degraded else "failing"
 
@@ -151,12 +146,12 @@ class Reports:
         if self._checks.get(pushed.name) is not pushed:
             return
         silent = time.monotonic() - self._last.get(pushed.name, time.monotonic())
-        current = self._store.get(pushed.name)
         # In seconds as the contract writes it ("no report for 90s"), not Go's "1m30s".
         shown = f"{round(silent)}s" if silent >= 1 else format_duration(round(silent, 3))
-        error = f"no report for {shown}"
-        outcome = Outcome(error=error)
-        if pushed.readiness and current.has_passed:
-            outcome = Outcome(message=current.message)
-        self._store.record(pushed.name, outcome, time.time_ns(), 0)
+        self._record(pushed, Outcome(error=f"no report for {shown}"))
         self._arm(pushed, time.monotonic() + pushed.ttl)
+
+    def _record(self, pushed: Pushed, outcome: Outcome) -> Record:
+        """Record the outcome as a run, or what the check's hold records instead."""
+        held = pushed.hold(self._store.get(pushed.name))
+        return self._store.record(pushed.name, outcome if held is None else held, time.time_ns(), 0)

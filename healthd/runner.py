@@ -134,17 +134,16 @@ class Runner:
         self._tasks: dict[asyncio.Task[Any], Check] = {}
 
     async def due(self, check: Check) -> Record:
-        """A scheduled run: skipped as a failure while the previous one is still going."""
+        """A scheduled run: skipped as a failure while the previous one is still going.
+
+        A check held by its record (`Check.hold`) records what the hold gives, without a run.
+        """
         if check in self._busy:
-            return self._store.record(
-                check.name, Outcome(error=IN_PROGRESS_ERROR), time.time_ns(), 0
-            )
-        current = self._store.get(check.name)
-        if check.kind == "readiness" and current.has_passed:
-            # A readiness gate that has opened stays open: it is not run again.
-            return self._store.record(
-                check.name, Outcome(message=current.message), time.time_ns(), 0
-            )
+            instead: Outcome | None = Outcome(error=IN_PROGRESS_ERROR)
+        else:
+            instead = check.hold(self._store.get(check.name))
+        if instead is not None:
+            return self._store.record(check.name, instead, time.time_ns(), 0)
         return await self.run(check)
 
     async def run(self, check: Check) -> Record:
@@ -217,10 +216,6 @@ class Runner:
             return Outcome(message=to_json(value))
         except TypeError as exc:
             return Outcome(error=f"the check returned a value that is not JSON: {exc}")
-
-    def is_busy(self, name: str) -> bool:
-        """True while a run of the named check is under way."""
-        return any(check.name == name for check in self._busy)
 
     async def cancel(self, names: set[str]) -> None:
         """Cancel the runs under way of the named checks (a reload changed or removed them)."""

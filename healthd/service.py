@@ -21,9 +21,9 @@ from healthd.bad_requests import BadRequests, Handler
 from healthd.checks.base import host_port
 from healthd.children import become_subreaper
 from healthd.config import Config, ConfigError, load_config
-from healthd.daemon import Daemon
 from healthd.defences import ConnectionsCollector
 from healthd.listener import AcceptErrors, Limiter, Listener, raise_fd_limit
+from healthd.parts import Parts
 from healthd.sd_notify import Notifier, watchdog_interval
 from healthd.server import BAD_REQUESTS
 
@@ -42,7 +42,7 @@ class Service:
     """One run of the daemon, from listening to a clean stop."""
 
     def __init__(self, config: Config, config_path: str | None) -> None:
-        self.daemon = Daemon(config)
+        self.parts = Parts(config)
         self.config_path = config_path
         self.notifier = Notifier()
         self._stop = asyncio.Event()
@@ -52,7 +52,7 @@ class Service:
 
     async def run(self) -> int:
         """Serve until SIGTERM or SIGINT; return the exit code."""
-        config = self.daemon.config
+        config = self.parts.config
         server = config.server
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(AcceptErrors())
@@ -71,12 +71,12 @@ class Service:
             "healthd started",
             address=host_port(server.host, listener.port()),
             config=config.source,
-            checks=[f"{c.name} ({c.kind}, {c.spec.type})" for c in self.daemon.checks],
+            checks=[f"{c.name} ({c.kind}, {c.spec.type})" for c in self.parts.checks],
         )
         if become_subreaper():
             log.debug("healthd adopts orphaned processes of its checks (child subreaper)")
         malformed = BadRequests()
-        app = self.daemon.app(
+        app = self.parts.app(
             listener.port(), [ConnectionsCollector(listener.limiter, malformed)], malformed
         )
         runner = web.AppRunner(
@@ -99,8 +99,8 @@ class Service:
             loop.add_signal_handler(signum, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._spawn_reload)
         warn_if_readable(config.server.token_file)
-        self.daemon.store.listen(lambda name, record: self._update_status())
-        self._status = self.daemon.status()
+        self.parts.store.listen(lambda name, record: self._update_status())
+        self._status = self.parts.status()
         self.notifier.ready(self._status)
         interval = watchdog_interval()
         if interval is not None and self.notifier.enabled:
@@ -121,7 +121,7 @@ class Service:
         """Reap orphans that checks' processes left (healthd is their subreaper)."""
         while True:
             await asyncio.sleep(SWEEP_EVERY)
-            self.daemon.children.sweep()
+            self.parts.children.sweep()
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -133,7 +133,7 @@ class Service:
             self._spawn(self.reload())
 
     def _update_status(self) -> None:
-        status = self.daemon.status()
+        status = self.parts.status()
         if status != self._status:
             self._status = status
             self.notifier.status(status)
@@ -142,7 +142,7 @@ class Service:
         """Ping systemd every half period, only while the scheduler is really making progress."""
         stalled = False
         while True:
-            if self.daemon.scheduler.making_progress(time.monotonic()):
+            if self.parts.scheduler.making_progress(time.monotonic()):
                 self.notifier.watchdog()
                 stalled = False
             elif not stalled:
@@ -157,7 +157,7 @@ class Service:
             try:
                 await self._reload()
             finally:
-                self.notifier.ready(self.daemon.status())
+                self.notifier.ready(self.parts.status())
 
     async def _reload(self) -> None:
         try:
@@ -165,7 +165,7 @@ class Service:
         except ConfigError as exc:
             log.error("config reload failed; keeping the running configuration", error=exc.render())
             return
-        old = self.daemon.config
+        old = self.parts.config
         logging_setup.REDACTOR.update([*old.secrets(), *new.secrets()])
         if new.logging != old.logging:
             logging_setup.configure(new.logging.level, new.logging.format)
@@ -186,7 +186,7 @@ class Service:
                 configured=new.server.model_dump(),
             )
         try:
-            changes = await self.daemon.apply(new)
+            changes = await self.parts.apply(new)
         except Exception as exc:  # a check that validates but cannot be built
             log.error(
                 "config reload failed; keeping the running configuration",

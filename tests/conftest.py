@@ -11,21 +11,21 @@ import pytest
 from healthd.checks.base import Check, CheckEnv
 from healthd.checks.http import SharedSession
 from healthd.config import Config
-from healthd.daemon import Daemon
-from healthd.scheduler import Progress
+from healthd.parts import Parts
+from healthd.scheduler import Punctuality
 from tests.helpers.config import check_of
 from tests.helpers.daemon import Daemons
 
 
 @pytest.fixture
-def progress() -> Progress:
-    return Progress()
+def punctuality() -> Punctuality:
+    return Punctuality()
 
 
 @pytest.fixture
-async def env(progress: Progress) -> Any:
+async def env(punctuality: Punctuality) -> Any:
     session = SharedSession()
-    yield CheckEnv(progress=progress, http=session)
+    yield CheckEnv(schedule=punctuality, http=session)
     await session.close()
 
 
@@ -46,9 +46,9 @@ def make_check(env: CheckEnv) -> Callable[..., Check]:
 async def serve(aiohttp_client: Any) -> Callable[[Config], Any]:
     """Start a daemon in this process on a config: returns it and a test client for its app."""
 
-    async def start(config: Config) -> tuple[Daemon, Any]:
-        daemon = Daemon(config)
-        return daemon, await aiohttp_client(daemon.app())
+    async def start(config: Config) -> tuple[Parts, Any]:
+        parts = Parts(config)
+        return parts, await aiohttp_client(parts.app())
 
     return start
 

@@ -86,7 +86,7 @@ async def test_alerts_fire_with_labels_are_resent_and_resolve(
             type="alertmanager", url=alertmanager.url, resend="1s", instance="node-1"
         ),
     )
-    daemon, _ = await serve(config)
+    parts, _ = await serve(config)
     alert = await until_async(lambda: alertmanager.alert("node.rpc"), "the alert to fire")
     assert alert["labels"] == {
         "alertname": "HealthCheckFailing",
@@ -112,9 +112,9 @@ async def test_alerts_fire_with_labels_are_resent_and_resolve(
 
     flag.touch()
     await until_async(lambda: alertmanager.alert("node.rpc") is None, "the alert to resolve")
-    assert daemon.store.get("node.rpc").passed
+    assert parts.store.get("node.rpc").passed
     assert alertmanager.alert("optional") is not None
-    assert "node.rpc" not in daemon.notifications.sinks[0].firing  # type: ignore[attr-defined]
+    assert "node.rpc" not in parts.notifications.sinks[0].firing  # type: ignore[attr-defined]
 
 
 async def test_during_maintenance_firing_alerts_stay_and_catch_up_after(
@@ -126,21 +126,21 @@ async def test_during_maintenance_firing_alerts_stay_and_catch_up_after(
         flag_check("cache", tmp_path / "cache-ok"),
         extra=notify_table(type="alertmanager", url=alertmanager.url, resend="1s"),
     )
-    daemon, _ = await serve(config)
+    parts, _ = await serve(config)
     (tmp_path / "cache-ok").touch()
     alert = await until_async(lambda: alertmanager.alert("db"), "the alert to fire")
-    await until_async(lambda: daemon.store.get("cache").passed, "cache to pass")
-    daemon.maintenance.enable("upgrade")
+    await until_async(lambda: parts.store.get("cache").passed, "cache to pass")
+    parts.maintenance.enable("upgrade")
     flag.touch()  # db recovers during maintenance: no resolve is sent yet …
     (tmp_path / "cache-ok").unlink()  # … and cache fails: no alert yet
-    await until_async(lambda: daemon.store.get("db").passed, "db to pass")
-    await until_async(lambda: not daemon.store.get("cache").passed, "cache to fail")
+    await until_async(lambda: parts.store.get("db").passed, "db to pass")
+    await until_async(lambda: not parts.store.get("cache").passed, "cache to fail")
     resent = await until_async(
         lambda: (a := alertmanager.alert("db")) and a["endsAt"] != alert["endsAt"] and a,
         "the firing alert to be re-sent during maintenance",
     )
     assert resent["status"]["state"] == "active"
     assert alertmanager.alert("cache") is None
-    daemon.maintenance.disable()
+    parts.maintenance.disable()
     await until_async(lambda: alertmanager.alert("db") is None, "db's alert to resolve")
     await until_async(lambda: alertmanager.alert("cache"), "cache's alert to fire")

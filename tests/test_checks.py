@@ -250,21 +250,21 @@ async def test_scheduler_check_fails_when_a_job_is_overdue(
     make_check: Callable[..., Check],
 ) -> None:
     from healthd.checks.base import CheckEnv
-    from healthd.scheduler import Progress
+    from healthd.scheduler import Punctuality
 
-    progress = Progress()
+    punctuality = Punctuality()
     late = make_check(type="tcp", host="127.0.0.1", port=1, name="late")
-    progress.schedule(late, first=0.0)  # expected to fire at monotonic 0: long overdue
+    punctuality.schedule(late, first=0.0)  # expected to fire at monotonic 0: long overdue
     watcher = make_check(type="scheduler", name="sched")
-    env = CheckEnv(progress=progress, http=None)  # type: ignore[arg-type]
-    from healthd.checks import scheduler as scheduler_type
+    env = CheckEnv(schedule=punctuality, http=None)  # type: ignore[arg-type]
+    from healthd.checks import on_schedule
 
-    probe = scheduler_type.build(watcher.spec, env)  # type: ignore[arg-type]
+    probe = on_schedule.build(watcher.spec, env)  # type: ignore[arg-type]
     with pytest.raises(CheckFailed, match="1 checks overdue: late"):
         await probe()  # type: ignore[misc]
     import time
 
-    progress.fired("late", time.monotonic())
+    punctuality.fired("late", time.monotonic())
     assert await probe() == {"checks": 1, "overdue": []}  # type: ignore[misc]
 
 

@@ -15,8 +15,8 @@ from structlog.testing import capture_logs
 from healthd.answers import Answers
 from healthd.cli import describe
 from healthd.config import Config, ConfigError
-from healthd.daemon import Daemon
 from healthd.maintenance import STATE_FILE, State
+from healthd.parts import Parts
 from healthd.rpc import JsonRpc
 from healthd.store import Entry, Store
 from healthd.writes import NO_TOKEN_REFUSAL, TOKEN_REFUSAL, Caller, WriteAccess
@@ -41,12 +41,12 @@ def checks(tmp_path: Path) -> list[dict[str, Any]]:
 def serve(serve: Callable[[Config], Any]) -> Callable[[Config], Any]:
     """conftest's `serve`, returning once every check passes."""
 
-    async def start(config: Config) -> tuple[Daemon, Any]:
-        daemon, client = await serve(config)
+    async def start(config: Config) -> tuple[Parts, Any]:
+        parts, client = await serve(config)
         await until_async(
-            lambda: all(daemon.store.get(c.name).passed for c in daemon.checks), "all passing"
+            lambda: all(parts.store.get(c.name).passed for c in parts.checks), "all passing"
         )
-        return daemon, client
+        return parts, client
 
     return start
 
@@ -66,7 +66,7 @@ async def test_maintenance_fails_health_and_readiness_but_not_liveness(
         *checks(tmp_path),
         extra='[[views]]\npath = "/short"\nformat = "short"\n',
     )
-    daemon, client = await serve(config)
+    parts, client = await serve(config)
     answer = await rpc(client, "healthd.maintenance", {"enable": True, "reason": "upgrade"})
     assert answer["result"] == {"enabled": True, "reason": "upgrade", "until": None}
 
@@ -94,7 +94,7 @@ async def test_maintenance_fails_health_and_readiness_but_not_liveness(
     assert (await client.get("/ext/health")).status == 200
     metrics = await (await client.get("/metrics")).text()
     assert "healthd_maintenance 0.0" in metrics and 'healthd_healthy{kind="health"} 1.0' in metrics
-    assert daemon.store.maintenance is None
+    assert parts.store.maintenance is None
 
 
 async def test_timed_maintenance_says_until_when_and_ends_on_time(
@@ -234,7 +234,7 @@ async def test_maintenance_survives_a_restart_with_a_state_dir(
     assert [p.name for p in state_dir.iterdir()] == [STATE_FILE]  # no temp file left behind
     await first.close()
 
-    second = Daemon(config)
+    second = Parts(config)
     with capture_logs() as logs:
         second.maintenance.restore()
     assert Answers(second.store).get("health").healthy is False
@@ -250,9 +250,9 @@ async def test_a_timed_maintenance_that_ended_while_stopped_is_not_restored(
     state_dir.mkdir()
     past = time.time_ns() - 10**9
     (state_dir / STATE_FILE).write_bytes(State(True, "old", past - 10**9, past).to_json())
-    daemon = Daemon(config_of(*checks(tmp_path), extra=f'[server]\nstate_dir = "{state_dir}"\n'))
-    daemon.maintenance.restore()
-    assert daemon.store.maintenance is None
+    parts = Parts(config_of(*checks(tmp_path), extra=f'[server]\nstate_dir = "{state_dir}"\n'))
+    parts.maintenance.restore()
+    assert parts.store.maintenance is None
 
 
 @pytest.mark.parametrize(
@@ -263,10 +263,10 @@ async def test_a_corrupt_state_file_is_logged_and_ignored(tmp_path: Path, conten
     state_dir = tmp_path / "state"
     state_dir.mkdir()
     (state_dir / STATE_FILE).write_bytes(content)
-    daemon = Daemon(config_of(*checks(tmp_path), extra=f'[server]\nstate_dir = "{state_dir}"\n'))
+    parts = Parts(config_of(*checks(tmp_path), extra=f'[server]\nstate_dir = "{state_dir}"\n'))
     with capture_logs() as logs:
-        daemon.maintenance.restore()
-    assert daemon.store.maintenance is None
+        parts.maintenance.restore()
+    assert parts.store.maintenance is None
     [event] = [e for e in logs if e["event"] == "the maintenance state file is corrupt; ignored"]
     assert event["log_level"] == "warning" and event["path"].endswith(STATE_FILE)
 
@@ -322,12 +322,12 @@ async def test_notifications_are_held_back_during_maintenance(
         config = config_of(
             flag_check("node", flag), extra=notify_table(type="webhook", url=hook.url)
         )
-        daemon, client = await serve(config)
+        parts, client = await serve(config)
         await rpc(client, "healthd.maintenance", {"enable": True, "reason": "upgrade"})
         flag.unlink()
-        await until_async(lambda: not daemon.store.get("node").passed, "the check to fail")
+        await until_async(lambda: not parts.store.get("node").passed, "the check to fail")
         flag.touch()
-        await until_async(lambda: daemon.store.get("node").passed, "the check to pass")
+        await until_async(lambda: parts.store.get("node").passed, "the check to pass")
         await rpc(client, "healthd.maintenance", {"enable": False})
         assert hook.attempts == 0  # neither change was announced, nor is it later
         flag.unlink()

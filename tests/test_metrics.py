@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from healthd.checks.base import Check
+from healthd.defences import LatenessCollector
+from healthd.parts import Parts
 from healthd.result import Outcome
+from healthd.scheduler import Punctuality
 from healthd.server import create_app
 from healthd.store import Entry, Store
+from tests.helpers.config import config_of
 from tests.helpers.processes import require
+from tests.helpers.waiting import wait_for
 
 PROMETHEUS = Path(__file__).resolve().parent.parent / "prometheus"
 
@@ -98,6 +106,36 @@ async def test_healthd_healthy_follows_the_get_status_code(aiohttp_client: Any) 
     assert await healthy_and_status() == (1, 200)
     store.record("node.rpc", Outcome(error="refused"), 2, 1)
     assert await healthy_and_status() == (0, 503)
+
+
+def test_lateness_counts_each_scheduled_job_in_its_bucket(
+    make_check: Callable[..., Check],
+) -> None:
+    punctuality = Punctuality()
+    punctuality.schedule(make_check(name="x", type="command", command=["true"]), first=0.0)
+    for late in (0.0005, 0.003, 0.003, 30.0):
+        punctuality.fired("x", 1.0, late)
+    punctuality.fired("removed", 1.0, 0.5)  # a job no longer scheduled is not counted
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LatenessCollector(punctuality))
+    got = samples(generate_latest(registry).decode())
+    name = "healthd_scheduler_lateness_seconds"
+    cumulative = {le: got[key(f"{name}_bucket", le=le)] for le in ("0.001", "0.005", "10", "+Inf")}
+    assert cumulative == {"0.001": 1, "0.005": 3, "10": 3, "+Inf": 4}
+    assert got[key(f"{name}_count")] == 4
+    assert got[key(f"{name}_sum")] == pytest.approx(30.0065)
+
+
+async def test_the_scheduler_lateness_shows_in_metrics(aiohttp_client: Any) -> None:
+    parts = Parts(
+        config_of({"name": "c", "type": "command", "command": ["true"], "interval": "1h"})
+    )
+    client = await aiohttp_client(parts.app())  # starts the scheduler: c runs at once
+    await wait_for(parts.store, lambda: parts.store.get("c").timestamp_ns is not None)
+    got = samples(await (await client.get("/metrics")).text())
+    fired = got[key("healthd_scheduler_lateness_seconds_count")]
+    assert fired >= 1
+    assert got[key("healthd_scheduler_lateness_seconds_bucket", le="+Inf")] == fired
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,13 @@ from structlog.testing import capture_logs
 
 from healthd.cli import describe
 from healthd.config import Config, ConfigError, parse_config
-from healthd.daemon import Daemon
 from healthd.history import Transition
 from healthd.notify.alertmanager import AlertmanagerSink
 from healthd.notify.config import AlertmanagerConfig, WebhookConfig
 from healthd.notify.delivery import backoff
 from healthd.notify.notifications import Notifications, build_sinks
 from healthd.notify.webhook import WebhookSink
+from healthd.parts import Parts
 from healthd.store import Entry, Store
 from tests.helpers.cli import ROOT
 from tests.helpers.config import config_of, flag_check, notify_table
@@ -41,9 +41,9 @@ async def test_a_webhook_gets_each_state_change_once_with_the_contract_fields(
         flag_check("node.rpc", flag, tags=["node", "a"]),
         extra=notify_table(type="webhook", url=hook.url, instance="node-1"),
     )
-    daemon, _ = await serve(config)
+    parts, _ = await serve(config)
     # Starting out passing is no news; wait for a few passing runs to be sure of it.
-    await until_runs(daemon, "node.rpc", 3)
+    await until_runs(parts, "node.rpc", 3)
     assert hook.received == []
     flag.unlink()
     [failing] = await hook.wait(1)
@@ -74,7 +74,7 @@ async def test_a_webhook_gets_each_state_change_once_with_the_contract_fields(
         "passing",
         None,
     )
-    await until_runs(daemon, "node.rpc", daemon.store.totals("node.rpc")[0] + 3)
+    await until_runs(parts, "node.rpc", parts.store.totals("node.rpc")[0] + 3)
     assert len(hook.received) == 2  # announced once, not every run
 
 
@@ -101,7 +101,7 @@ async def test_a_failing_receiver_is_retried_logged_once_and_recovers(
     )
     hook.mode = "fail"
     with capture_logs() as logs:
-        daemon, client = await serve(config)
+        parts, client = await serve(config)
         await until_async(lambda: hook.attempts >= 3, "three attempts")
         hook.mode = "ok"
         [body] = await hook.wait(1)
@@ -115,7 +115,7 @@ async def test_a_failing_receiver_is_retried_logged_once_and_recovers(
     metrics = await (await client.get("/metrics")).text()
     assert 'healthd_notifications_sent_total{sink="ops"} 1.0' in metrics
     assert 'healthd_notifications_failed_total{sink="ops"} 0.0' in metrics
-    assert daemon.notifications.sinks[0].failed == 0
+    assert parts.notifications.sinks[0].failed == 0
 
 
 async def test_after_retry_for_a_notification_is_dropped_and_counted(
@@ -126,8 +126,8 @@ async def test_after_retry_for_a_notification_is_dropped_and_counted(
         extra=notify_table(type="webhook", url=hook.url, retry_for="1s", name="ops"),
     )
     hook.mode = "fail"
-    daemon, client = await serve(config)
-    sink = daemon.notifications.sinks[0]
+    parts, client = await serve(config)
+    sink = parts.notifications.sinks[0]
     await until_async(lambda: sink.failed == 1, "the drop")
     assert hook.attempts >= 2
     metrics = await (await client.get("/metrics")).text()
@@ -141,8 +141,8 @@ async def test_a_refusal_is_not_retried(
         flag_check("c", tmp_path / "missing"), extra=notify_table(type="webhook", url=hook.url)
     )
     hook.mode = "refuse"
-    daemon, _ = await serve(config)
-    sink = daemon.notifications.sinks[0]
+    parts, _ = await serve(config)
+    sink = parts.notifications.sinks[0]
     await until_async(lambda: sink.failed == 1, "the drop")
     assert hook.attempts == 1
 
@@ -156,16 +156,16 @@ async def test_a_hung_receiver_delays_no_check_and_no_answer(
         extra=notify_table(type="webhook", url=hook.url, timeout="30s"),
     )
     hook.mode = "hang"
-    daemon, client = await serve(config)
+    parts, client = await serve(config)
     await until_async(lambda: hook.attempts == 1, "the receiver to hang")
-    runs = daemon.store.totals("c")[0]
+    runs = parts.store.totals("c")[0]
     flag.touch()  # more transitions queue up behind the hung one
-    await until_runs(daemon, "c", runs + 3)
-    assert daemon.store.get("c").passed
+    await until_runs(parts, "c", runs + 3)
+    assert parts.store.get("c").passed
     started = time.monotonic()
     response = await client.get("/ext/health")
     assert response.status == 200 and time.monotonic() - started < 1.0
-    assert hook.attempts == 1 and daemon.notifications.sinks[0].sending
+    assert hook.attempts == 1 and parts.notifications.sinks[0].sending
 
 
 async def test_the_queue_is_bounded_and_drops_the_oldest() -> None:
@@ -307,8 +307,8 @@ def test_sink_secrets_are_collected_for_redaction() -> None:
     assert build_sinks(config.notify)[0].name == "webhook-0"
 
 
-async def until_runs(daemon: Daemon, name: str, runs: int) -> None:
-    await until_async(lambda: daemon.store.totals(name)[0] >= runs, f"{runs} runs of {name}")
+async def until_runs(parts: Parts, name: str, runs: int) -> None:
+    await until_async(lambda: parts.store.totals(name)[0] >= runs, f"{runs} runs of {name}")
 
 
 async def test_a_sinks_secrets_never_reach_a_log_line(

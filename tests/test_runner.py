@@ -11,7 +11,7 @@ from healthd.checks.base import Check
 from healthd.runner import Runner
 from healthd.store import Store
 from tests.helpers import probes
-from tests.helpers.runs import store_for
+from tests.helpers.runs import first_run_not_refused, store_for
 
 
 def py(func: str, **keys: object) -> dict[str, object]:
@@ -84,7 +84,8 @@ async def test_an_async_check_past_its_timeout_fails_and_is_cancelled(
     runner = runner_for(store_for(check))
     record = await runner.run(check)
     assert record.error == "timed out after 200ms"
-    assert not runner.is_busy(check.name)
+    # Cancelled, not left running: the next due run starts at once, and is not refused.
+    assert (await runner.due(check)).error == "timed out after 200ms"
 
 
 async def test_a_blocking_check_past_its_timeout_stays_busy_until_its_thread_ends(
@@ -96,24 +97,25 @@ async def test_a_blocking_check_past_its_timeout_stays_busy_until_its_thread_end
     runner = runner_for(store)
     record = await runner.run(check)
     assert record.error == "timed out after 100ms"
-    assert runner.is_busy(check.name)
+    assert runner.workers(check).stuck == 1  # its thread runs on
     skipped = await runner.due(check)
     assert skipped.error == "previous run still in progress"
     assert skipped.contiguous_failures == 2
     probes.release.set()
-    while runner.is_busy(check.name):
-        await asyncio.sleep(0.01)
-    assert (await runner.due(check)).passed
+    assert (await first_run_not_refused(runner, check)).passed
 
 
 async def test_a_due_run_while_the_previous_runs_counts_as_a_failure(
     make_check: Callable[..., Check], runner_for: Callable[[Store], Runner]
 ) -> None:
-    check = make_check(**py("sleeps", args={"seconds": 0.3}), timeout="900ms", interval="1s")
+    check = make_check(
+        **py("starts_then_sleeps", args={"seconds": 0.3}), timeout="900ms", interval="1s"
+    )
     store = store_for(check)
     runner = runner_for(store)
+    probes.started.clear()
     first = asyncio.create_task(runner.due(check))
-    while not runner.is_busy(check.name):
+    while not probes.started.is_set():
         await asyncio.sleep(0)
     second = await runner.due(check)
     assert second.error == "previous run still in progress"

@@ -10,17 +10,19 @@ import pytest
 
 from healthd.checks.base import Check
 from healthd.runner import Runner
-from healthd.scheduler import Progress, Scheduler, phase
+from healthd.scheduler import Punctuality, Scheduler, phase
 from healthd.store import Store
 from tests.helpers.processes import ends
 from tests.helpers.runs import store_for
 from tests.helpers.waiting import wait_for
 
 
-def setup(*checks: Check) -> tuple[Store, Runner, Scheduler]:
+def setup(
+    *checks: Check, punctuality: Punctuality | None = None
+) -> tuple[Store, Runner, Scheduler]:
     store = store_for(*checks)
     runner = Runner(store, workers=2)
-    return store, runner, Scheduler(runner, Progress())
+    return store, runner, Scheduler(runner, punctuality or Punctuality())
 
 
 async def test_checks_run_repeatedly_on_their_interval_and_delays_hold(
@@ -51,50 +53,61 @@ async def test_stop_cancels_runs_under_way_and_kills_their_processes(
     slow = make_check(
         name="slow",
         type="command",
-        command=["sh", "-c", f"echo $$ > {pidfile}; exec sleep 60"],
+        # The first run stays (until cancelled); any later one passes at once.
+        command=["sh", "-c", f"test -s {pidfile} || {{ echo $$ > {pidfile}; exec sleep 60; }}"],
         interval="10s",
         timeout="9s",
     )
-    _, runner, scheduler = setup(slow)
+    store, runner, scheduler = setup(slow)
     scheduler.start([slow])
     while not (pidfile.exists() and pidfile.read_text().strip()):
         await asyncio.sleep(0.02)  # polls for the file; asserts nothing about time
     pid = int(pidfile.read_text())
-    assert runner.is_busy("slow")
     scheduler.stop()
     await runner.close()
-    assert not runner.is_busy("slow")
+    assert store.get("slow").error == "not yet run"  # the run under way was cancelled
     assert ends(pid)
+    # Nothing left in progress: a run now is not refused as "previous run still in progress".
+    assert (await runner.due(slow)).passed
+    await runner.close()
 
 
 async def test_removed_checks_stop_firing(make_check: Callable[..., Check]) -> None:
-    fast = make_check(
-        name="fast", type="command", command=["true"], interval="100ms", timeout="50ms"
+    fast, witness = (
+        make_check(name=name, type="command", command=["true"], interval="100ms", timeout="50ms")
+        for name in ("fast", "witness")
     )
-    store, runner, scheduler = setup(fast)
-    scheduler.start([fast])
+    punctuality = Punctuality()
+    store, runner, scheduler = setup(fast, witness, punctuality=punctuality)
+    scheduler.start([fast, witness])
     try:
         await wait_for(store, lambda: store.get("fast").timestamp_ns is not None)
         scheduler.remove("fast")
-        assert scheduler.scheduled_names() == []
+        await runner.cancel({"fast"})  # as a reload does: a run under way records nothing
+        assert punctuality.scheduled() == 1
+        runs = store.totals("fast")[0]
+        witnessed = store.totals("witness")[0]
+        # Three intervals of the witness, on the same clock: fast would have fired meanwhile.
+        await wait_for(store, lambda: store.totals("witness")[0] >= witnessed + 3)
+        assert store.totals("fast")[0] == runs
     finally:
         scheduler.stop()
         await runner.close()
 
 
-def test_progress_reports_jobs_that_have_not_fired_in_time(
+def test_punctuality_reports_jobs_that_have_not_fired_in_time(
     make_check: Callable[..., Check],
 ) -> None:
-    progress = Progress()
+    punctuality = Punctuality()
     check = make_check(name="x", interval="10s", timeout="1s", type="command", command=["true"])
-    progress.schedule(check, first=100.0)
-    assert progress.overdue(104.0) == []  # within the grace (max(2s, interval/2))
-    assert progress.overdue(105.5) == ["x"]
-    progress.fired("x", 105.6)
-    assert progress.overdue(120.0) == []
-    assert progress.overdue(121.0) == ["x"]
-    progress.forget("x")
-    assert progress.overdue(1000.0) == [] and progress.scheduled() == 0
+    punctuality.schedule(check, first=100.0)
+    assert punctuality.overdue(104.0) == []  # within the grace (max(2s, interval/2))
+    assert punctuality.overdue(105.5) == ["x"]
+    punctuality.fired("x", 105.6)
+    assert punctuality.overdue(120.0) == []
+    assert punctuality.overdue(121.0) == ["x"]
+    punctuality.forget("x")
+    assert punctuality.overdue(1000.0) == [] and punctuality.scheduled() == 0
 
 
 def test_phase_is_stable_and_inside_the_interval() -> None:

@@ -22,16 +22,17 @@ from healthd.checks import (
     load,
     memory,
     nagios,
+    on_schedule,
     postgres,
     process,
     python,
     redis,
-    scheduler,
     tcp,
     ttl,
 )
 from healthd.checks.base import Check, CheckEnv, CheckSpec, Probe, Timing
 from healthd.checks.chains import avalanche, bitcoin, cosmos, evm, solana
+from healthd.checks.latch import latched
 from healthd.result import NO_HYSTERESIS, Thresholds
 
 ENTRY_POINT_GROUP = "healthd.checks"
@@ -79,7 +80,7 @@ BUILTIN_TYPES: dict[str, CheckType] = {
     "process": CheckType(process.ProcessSpec, process.build),
     "python": CheckType(python.PythonSpec, python.build),
     "redis": CheckType(redis.RedisSpec, redis.build, ("redis", "redis")),
-    "scheduler": CheckType(scheduler.SchedulerSpec, scheduler.build),
+    "scheduler": CheckType(on_schedule.SchedulerSpec, on_schedule.build),
     "solana": CheckType(solana.SolanaSpec, solana.build),
     "tcp": CheckType(tcp.TcpSpec, tcp.build),
     "ttl": CheckType(ttl.TtlSpec, ttl.build, push=True),
@@ -117,10 +118,10 @@ def check_types() -> dict[str, CheckType]:
 def build_check(
     spec: CheckSpec, timing: Timing, env: CheckEnv, thresholds: Thresholds = NO_HYSTERESIS
 ) -> Check:
-    """Turn a validated spec into a runnable check."""
+    """Turn a validated spec into a runnable check; a readiness check latches once it passes."""
     kind = check_types()[spec.type]
     probe = kind.build(spec, replace(env, timing=timing))
-    return Check(
+    check = Check(
         name=spec.name,
         kind=spec.kind,
         tags=frozenset(spec.tags),
@@ -134,3 +135,4 @@ def build_check(
         thresholds=thresholds,
         push=kind.push,
     )
+    return latched(check) if spec.kind == "readiness" else check

@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 from healthd.checks.chains.references import ReferenceHeights
 from healthd.children import Children
 from healthd.durations import parse_duration
-from healthd.result import NO_HYSTERESIS, Thresholds
+from healthd.result import NO_HYSTERESIS, Outcome, Record, Thresholds
 
 Kind = Literal["health", "readiness", "liveness"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -21,6 +21,9 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 Probe = Callable[[], Awaitable[Any]] | Callable[[], Any]
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+# Given a check's record, what to record in place of a scheduled run or a report (an opened
+# readiness gate's pass, checks/latch.py); None lets the run or report count.
+Hold = Callable[[Record], Outcome | None]
 T = TypeVar("T")
 
 
@@ -100,10 +103,11 @@ class Check:
     push: bool = False  # a push check: its runs are reports, never scheduled
     secrets: tuple[str, ...] = field(default=(), repr=False)  # scrubbed from every outcome
     thresholds: Thresholds = NO_HYSTERESIS
+    hold: Hold = field(default=lambda record: None, compare=False, repr=False)
 
 
-class Progress(Protocol):
-    """What the scheduler reveals of its own progress, for the liveness check."""
+class ScheduleStatus(Protocol):
+    """Whether every job fires on time, as the scheduler sees it: for the `scheduler` check."""
 
     def overdue(self, now: float) -> list[str]:
         """Names of the checks whose run is late by more than a grace period."""
@@ -130,7 +134,7 @@ class CheckEnv:
     set by `build_check` for the check being built.
     """
 
-    progress: Progress
+    schedule: ScheduleStatus
     http: HttpSessions
     children: Children = field(default_factory=Children)
     references: ReferenceHeights = field(default_factory=ReferenceHeights)

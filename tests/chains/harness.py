@@ -10,7 +10,7 @@ from typing import Any
 from healthd.checks.base import Check, CheckEnv
 from healthd.checks.chains.references import ReferenceHeights
 from healthd.checks.http import SharedSession
-from healthd.scheduler import Progress
+from healthd.scheduler import Punctuality
 from tests.chains.fake import FakeServer
 from tests.helpers.config import check_of
 
@@ -49,7 +49,7 @@ async def chains() -> AsyncIterator[Chains]:
     """Surroundings for chain checks, closed after the test."""
     clock = Clock()
     session = SharedSession()
-    env = CheckEnv(progress=Progress(), http=session, references=ReferenceHeights(clock))
+    env = CheckEnv(schedule=Punctuality(), http=session, references=ReferenceHeights(clock))
     try:
         yield Chains(env, clock)
     finally:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 release = threading.Event()
+started = threading.Event()  # set by the probes that say when they start
 
 
 def returns(value: Any = None) -> Any:
@@ -37,6 +38,11 @@ def blocks_until_released(limit: float = 30.0) -> str:
 
 
 async def sleeps(seconds: float = 30.0) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def starts_then_sleeps(seconds: float = 30.0) -> None:
+    started.set()
     await asyncio.sleep(seconds)
 
 

@@ -1,4 +1,4 @@
-"""`scheduler`: a liveness check that every check's job is firing on time."""
+"""`scheduler`: a liveness check that every check's job fires on schedule."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def build(spec: SchedulerSpec, env: CheckEnv) -> Probe:
     """Return a probe that asks the scheduler which checks are overdue."""
 
     async def probe() -> dict[str, Any]:
-        overdue = env.progress.overdue(time.monotonic())
-        message = {"checks": env.progress.scheduled(), "overdue": overdue}
+        overdue = env.schedule.overdue(time.monotonic())
+        message = {"checks": env.schedule.scheduled(), "overdue": overdue}
         if overdue:
             names = ", ".join(overdue[:5]) + (", …" if len(overdue) > 5 else "")
             raise CheckFailed(f"{len(overdue)} checks overdue: {names}", message)

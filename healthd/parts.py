@@ -17,14 +17,14 @@ from healthd.checks.base import Check, CheckEnv, host_port
 from healthd.checks.http import SharedSession
 from healthd.children import Children
 from healthd.config import Config
-from healthd.defences import WorkersCollector
+from healthd.defences import LatenessCollector, WorkersCollector
 from healthd.maintenance import Maintenance
 from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
 from healthd.paths import HEALTH
 from healthd.reports import Reports
 from healthd.rpc import Limits, maintenance_method, report_method
 from healthd.runner import Runner
-from healthd.scheduler import Progress, Scheduler
+from healthd.scheduler import Punctuality, Scheduler
 from healthd.server import create_app
 from healthd.store import Entry, Store
 from healthd.writes import WriteMethod
@@ -42,15 +42,15 @@ class Changes:
     kept: list[str]
 
 
-class Daemon:
+class Parts:
     """Checks, store, runner and scheduler for one configuration."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.progress = Progress()
+        self.punctuality = Punctuality()
         self.http = SharedSession()
         self.children = Children()
-        self._env = CheckEnv(progress=self.progress, http=self.http, children=self.children)
+        self._env = CheckEnv(schedule=self.punctuality, http=self.http, children=self.children)
         self.checks: list[Check] = [
             build_check(c.spec, c.timing, self._env, c.thresholds) for c in config.checks
         ]
@@ -58,7 +58,7 @@ class Daemon:
         self.runner = Runner(
             self.store, config.scheduler.worker_threads, config.scheduler.user_worker_threads
         )
-        self.scheduler = Scheduler(self.runner, self.progress)
+        self.scheduler = Scheduler(self.runner, self.punctuality)
         self.notifications = Notifications(self.store, build_sinks(config.notify))
         self.maintenance = Maintenance(
             self.store.set_maintenance, config.state_dir, self.notifications.hold
@@ -165,6 +165,7 @@ class Daemon:
             collectors=[
                 NotificationsCollector(self.notifications),
                 WorkersCollector(self.runner),
+                LatenessCollector(self.punctuality),
                 *collectors,
             ],
             malformed=malformed,
