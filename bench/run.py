@@ -120,20 +120,38 @@ def healthd_serve(config: Path) -> list[str]:
 
 
 def wrk(
-    wrk_bin: str, url: str, seconds: int, connections: int, lua: Path | None
+    wrk_bin: str,
+    url: str,
+    seconds: int,
+    connections: int,
+    lua: Path | None,
+    server: int | None = None,
 ) -> dict[str, float]:
+    """One wrk run; with `server` (a pid), also the server's CPU time per request."""
     argv = [wrk_bin, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if lua is not None:
         argv[1:1] = ["-s", str(lua)]
+    cpu_before = _cpu_seconds(server)
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    cpu = _cpu_seconds(server) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return {
         "rps": rps,
+        "cpu_us": cpu / requests * 1e6 if server is not None else 0.0,
         "p50_ms": latency_ms(out, "50%"),
         "p99_ms": latency_ms(out, "99%"),
         "errors": float(non2xx.group(1)) if non2xx else 0.0,
     }
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User plus system CPU time of a process so far (0 without a pid)."""
+    if pid is None:
+        return 0.0
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def latency_ms(out: str, label: str) -> float:
@@ -161,7 +179,7 @@ def throughput(
         config = work / f"checks-{n}.toml"
         config.write_text(checks_config(n, port))
         base = f"http://127.0.0.1:{port}/ext/health"
-        with process(healthd_serve(config), stdout=subprocess.DEVNULL):
+        with process(healthd_serve(config), stdout=subprocess.DEVNULL) as ours_proc:
             wait_until(lambda: http(base)[0] == 200)  # noqa: B023
             get_body = http(base)[1]
             post_body = http(base, RPC_BODY.encode())[1]
@@ -174,7 +192,7 @@ def throughput(
                 str(work / "get.json"),
                 str(work / "post.json"),
             ]
-            with process(bare_argv):
+            with process(bare_argv) as bare_proc:
                 bare = f"http://127.0.0.1:{bare_port}/ext/health"
                 wait_until(lambda: http(bare)[0] == 200)  # noqa: B023
                 for endpoint, script in (
@@ -184,8 +202,12 @@ def throughput(
                 ):
                     results: dict[str, list[dict[str, float]]] = {"healthd": [], "bare": []}
                     for _ in range(rounds):
-                        results["bare"].append(wrk(wrk_bin, bare, seconds, conns, script))
-                        results["healthd"].append(wrk(wrk_bin, base, seconds, conns, script))
+                        results["bare"].append(
+                            wrk(wrk_bin, bare, seconds, conns, script, bare_proc.pid)
+                        )
+                        results["healthd"].append(
+                            wrk(wrk_bin, base, seconds, conns, script, ours_proc.pid)
+                        )
                     ours, theirs = median_of(results["healthd"]), median_of(results["bare"])
                     row = {
                         "checks": n,
@@ -194,10 +216,15 @@ def throughput(
                         "healthd": ours,
                         "bare": theirs,
                         "ratio": round(ours["rps"] / theirs["rps"], 3),
+                        # Server CPU per request, bare over ours: what each request costs,
+                        # less swayed by wrk sharing the machine's cores than req/s is.
+                        "cpu_ratio": round(theirs["cpu_us"] / ours["cpu_us"], 3),
                     }
                     print(
                         f"  {n:>5} checks {endpoint:<18} healthd {ours['rps']:>9.0f} rps  "
-                        f"bare {theirs['rps']:>9.0f} rps  ratio {row['ratio']:.3f}"
+                        f"bare {theirs['rps']:>9.0f} rps  ratio {row['ratio']:.3f}  "
+                        f"CPU/request {ours['cpu_us']:.1f} / {theirs['cpu_us']:.1f} us "
+                        f"(ratio {row['cpu_ratio']:.3f})"
                     )
                     rows.append(row)
     return rows
@@ -297,15 +324,17 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Measured {report['date']} on {report['machine']} with `{report['command']}`.",
         "",
-        "| checks | endpoint | healthd req/s | bare aiohttp req/s | ratio | healthd p50 / p99 ms "
+        "| checks | endpoint | healthd req/s | bare aiohttp req/s | ratio "
+        "| CPU µs per request, healthd / bare | CPU ratio | healthd p50 / p99 ms "
         "| bare p50 / p99 ms |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in report["throughput"]:
         ours, theirs = row["healthd"], row["bare"]
         lines.append(
             f"| {row['checks']} | {row['endpoint']} | {ours['rps']:.0f} | {theirs['rps']:.0f} "
-            f"| {row['ratio']:.2f} | {ours['p50_ms']:.2f} / {ours['p99_ms']:.2f} "
+            f"| {row['ratio']:.2f} | {ours['cpu_us']:.1f} / {theirs['cpu_us']:.1f} "
+            f"| {row['cpu_ratio']:.2f} | {ours['p50_ms']:.2f} / {ours['p99_ms']:.2f} "
             f"| {theirs['p50_ms']:.2f} / {theirs['p99_ms']:.2f} |"
         )
     s = report["scheduler"]

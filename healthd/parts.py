@@ -19,10 +19,11 @@ from healthd.children import Children
 from healthd.config import Config
 from healthd.defences import LatenessCollector, WorkersCollector
 from healthd.maintenance import Maintenance
+from healthd.methods import maintenance_method, report_method
 from healthd.notify.notifications import Notifications, NotificationsCollector, build_sinks
 from healthd.paths import HEALTH
 from healthd.reports import Reports
-from healthd.rpc import Limits, maintenance_method, report_method
+from healthd.rpc import Limits
 from healthd.runner import Runner
 from healthd.scheduler import Punctuality, Scheduler
 from healthd.server import create_app

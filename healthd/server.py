@@ -14,6 +14,7 @@ from healthd import bad_requests, paths
 from healthd.answers import Answers
 from healthd.checks.base import KINDS, Kind
 from healthd.config import ViewConfig
+from healthd.methods import health_methods
 from healthd.metrics import exposition, registry_for
 from healthd.page.routes import StatusPage
 from healthd.page.sources import History, Since
@@ -23,7 +24,6 @@ from healthd.rpc import (
     JsonRpc,
     Limits,
     error_response,
-    health_methods,
     parse,
     readable_id,
 )
@@ -244,19 +244,15 @@ class JsonRpcEndpoint:
             self._malformed.note(why, request.remote)
             return bad_requests.answer(why)
         dispatcher = self._rpc
-        caller = None  # who is asking matters to writes only
         if not self._access.allows(request):
-            caller = _caller(request)
-            if not _holds_own_token(caller, body, self._own):
+            if not _holds_own_token(_caller(request), body, self._own):
                 return json_response(
                     error_response(UNAUTHORIZED, _id_of(body), data=self._access.refusal(request)),
                     401,
                     **{"WWW-Authenticate": "Bearer"},
                 )
             dispatcher = self._narrow
-        elif dispatcher.may_write(body):
-            caller = _caller(request)
-        answer = dispatcher.handle(body, caller)
+        answer = dispatcher.handle(body, lambda: _caller(request))
         if answer is None:
             return web.Response(status=204)
         return json_response(answer)

@@ -9,8 +9,9 @@ import pytest
 from jsonrpcserver import Success
 
 from healthd.answers import Answers
+from healthd.methods import health_methods
 from healthd.result import Outcome
-from healthd.rpc import CACHE_ENTRIES, JsonRpc, health_methods
+from healthd.rpc import CACHE_ENTRIES, JsonRpc
 from healthd.store import Entry, Store
 from tests.helpers.answers import reference
 

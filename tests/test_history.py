@@ -11,9 +11,10 @@ import pytest
 from healthd.answers import Answers
 from healthd.config import ConfigError
 from healthd.history import MAX_RUNS, TRANSITIONS, Transition
+from healthd.methods import health_methods
 from healthd.openrpc import DOCUMENT
 from healthd.result import Outcome, Thresholds, rfc3339nano
-from healthd.rpc import JsonRpc, health_methods
+from healthd.rpc import JsonRpc
 from healthd.store import Entry, Store
 from tests.helpers.config import config_of
 

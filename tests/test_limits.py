@@ -10,8 +10,9 @@ from aiohttp.test_utils import TestClient
 
 from healthd.answers import Answers
 from healthd.config import ConfigError, parse_config
+from healthd.methods import health_methods
 from healthd.result import Outcome
-from healthd.rpc import JsonRpc, Limits, health_methods
+from healthd.rpc import JsonRpc, Limits
 from healthd.server import create_app
 from healthd.store import Entry, Store
 

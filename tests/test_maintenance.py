@@ -177,18 +177,18 @@ def test_without_a_token_only_loopback_clients_may_write() -> None:
         writes={"healthd.maintenance": WriteAccess(None).authorize},
     )
     body = orjson.dumps({**RPC, "method": "healthd.maintenance", "params": {"enable": True}})
-    far = orjson.loads(rpc_.handle(body, Caller("192.0.2.10")) or b"")
+    far = orjson.loads(rpc_.handle(body, lambda: Caller("192.0.2.10")) or b"")
     assert far["error"] == {"code": -32001, "message": "unauthorized", "data": NO_TOKEN_REFUSAL}
     assert "token_file" in NO_TOKEN_REFUSAL
     assert calls == []
-    near = orjson.loads(rpc_.handle(body, Caller("127.0.0.1")) or b"")
+    near = orjson.loads(rpc_.handle(body, lambda: Caller("127.0.0.1")) or b"")
     assert "error" not in near and calls == [True]
     # The same bytes again from afar: never answered from a cache.
-    assert "error" in orjson.loads(rpc_.handle(body, Caller("192.0.2.10")) or b"")
+    assert "error" in orjson.loads(rpc_.handle(body, lambda: Caller("192.0.2.10")) or b"")
     notification = orjson.dumps(
         {"jsonrpc": "2.0", "method": "healthd.maintenance", "params": [True]}
     )
-    assert rpc_.handle(notification, Caller("192.0.2.10")) is None and calls == [True]
+    assert rpc_.handle(notification, lambda: Caller("192.0.2.10")) is None and calls == [True]
 
 
 @pytest.mark.parametrize(
