@@ -129,6 +129,7 @@ CACHE_BODY_LIMIT = 2048
 # of their bytes answers a request with any id by splicing the id in (clients count ids up).
 MEMO_ENTRIES = 256
 _MISSING = object()
+_NOBODY = Caller()  # a caller we know nothing of: no address, no token
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 _RESULT_HEAD = b'{"jsonrpc":"2.0","result":'
 _ID_HEAD = b',"id":'
@@ -164,7 +165,7 @@ class JsonRpc:
         # Methods that change state: each request is authorised for its caller, never cached.
         self._writes = dict(writes or {})
         self._write_names = tuple(name.encode() for name in self._writes)
-        self._caller = Caller()
+        self._caller = _NOBODY
 
     def handle(self, body: bytes, caller: Callable[[], Caller] = Caller) -> bytes | None:
         """Answer a single request or a batch; the same bytes in the same state, the same answer.
@@ -204,7 +205,7 @@ class JsonRpc:
         self, body: bytes, memo: bool = False, caller: Caller | None = None
     ) -> bytes | None:
         """Answer through jsonrpcserver (with `memo`, read methods' results may come from it)."""
-        self._caller = caller or Caller()
+        self._caller = caller or _NOBODY
         one = self._memoised if memo and self._pure else self._one
         try:
             request = parse(body)
