@@ -132,6 +132,8 @@ _MISSING = object()
 _NOBODY = Caller()  # a caller we know nothing of: no address, no token
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
 _RESULT_HEAD = b'{"jsonrpc":"2.0","result":'
+_MEMO_ID_TYPES = (int, str, float)  # bool and null ids go to jsonrpcserver
+_PARAMS_TYPES = (list, dict)
 _ID_HEAD = b',"id":'
 
 
@@ -248,20 +250,26 @@ class JsonRpc:
 
     def _memoised(self, request: Any) -> bytes | None:
         """A read method's answer from the memo, the id spliced in; anything else dispatched."""
-        if not (
-            type(request) is dict
-            and request.keys() <= _REQUEST_KEYS
-            and request.get("jsonrpc") == "2.0"
-            and request.get("method") in self._pure
-            and type(request.get("id")) in (int, str, float)
+        if type(request) is not dict:
+            return self._one(request)
+        method = request.get("method")
+        request_id = request.get("id")
+        if (
+            method not in self._pure
+            or type(request_id) not in _MEMO_ID_TYPES
+            or request.get("jsonrpc") != "2.0"
+            or not request.keys() <= _REQUEST_KEYS
         ):
             return self._one(request)
-        params = request.get("params")
-        if params is not None and type(params) not in (list, dict):
-            return self._one(request)
-        try:
-            key = (request["method"], orjson.dumps(params, option=orjson.OPT_SORT_KEYS))
-        except TypeError:  # an integer past 64 bits in the params: not worth a key
+        params = request.get("params", _MISSING)
+        if params is _MISSING:
+            key = (method, b"")
+        elif type(params) in _PARAMS_TYPES:
+            try:
+                key = (method, orjson.dumps(params, option=orjson.OPT_SORT_KEYS))
+            except TypeError:  # an integer past 64 bits in the params: not worth a key
+                return self._one(request)
+        else:  # `"params": null` and the like: invalid, answered as such
             return self._one(request)
         result = self._memo.get(key)
         if result is None:
@@ -272,8 +280,7 @@ class JsonRpc:
             if len(self._memo) >= MEMO_ENTRIES:
                 del self._memo[next(iter(self._memo))]
             self._memo[key] = result
-        tail = b"".join((_ID_HEAD, id_json(request["id"]), b"}"))
-        return b"".join((_RESULT_HEAD, result, tail))
+        return b"".join((_RESULT_HEAD, result, _ID_HEAD, id_json(request_id), b"}"))
 
     def _dispatch(self, request: Any) -> Any:
         return dispatch_to_response(

@@ -24,6 +24,11 @@ REQUESTS = [
     b'{"jsonrpc":"2.0","id":4,"method":"health.health","params":{"tags":"node"}}',
     b'{"jsonrpc":"2.0","method":"health.health"}',
     b"{not json",
+    # After a request without params filled the memo: `null` params are still invalid, and
+    # empty ones still valid; a boolean id is no id.
+    b'{"jsonrpc":"2.0","id":1,"method":"health.health","params":null}',
+    b'{"jsonrpc":"2.0","id":1,"method":"health.health","params":[]}',
+    b'{"jsonrpc":"2.0","id":true,"method":"health.health"}',
 ]
 
 
