@@ -255,7 +255,8 @@ class JsonRpc:
         method = request.get("method")
         request_id = request.get("id")
         if (
-            method not in self._pure
+            type(method) is not str  # a list or object is no method, nor a key to look up
+            or method not in self._pure
             or type(request_id) not in _MEMO_ID_TYPES
             or request.get("jsonrpc") != "2.0"
             or not request.keys() <= _REQUEST_KEYS
@@ -288,7 +289,7 @@ class JsonRpc:
         )
 
     def _one(self, request: Any) -> bytes | None:
-        if isinstance(request, dict) and request.get("method") in self._writes:
+        if isinstance(request, dict) and _method_of(request) in self._writes:
             refusal = self._writes[request["method"]](self._caller, request.get("params"))
             if refusal is not None:
                 # A refused notification is not run and, like any notification, not answered.
@@ -307,6 +308,12 @@ class JsonRpc:
             return error_response(error.code, error.id, data)
         success = response._value
         return success_response(success.result, success.id)
+
+
+def _method_of(request: dict[str, Any]) -> str | None:
+    """The request's method name, if it is a string (anything else is invalid, and unhashable)."""
+    method = request.get("method")
+    return method if isinstance(method, str) else None
 
 
 def _identity(value: Any) -> Any:

@@ -271,8 +271,9 @@ def _holds_own_token(caller: Caller, body: bytes, own: Mapping[str, WriteMethod]
     except ValueError:
         return False
     for one in request if isinstance(request, list) else [request]:
-        if isinstance(one, dict) and one.get("method") in own:
-            tokens = own[one["method"]].tokens
+        method = one.get("method") if isinstance(one, dict) else None
+        if isinstance(method, str) and method in own:
+            tokens = own[method].tokens
             if tokens is not None and matches_any(caller.bearer, tokens(one.get("params"))):
                 return True
     return False

@@ -160,6 +160,22 @@ INVALID = (-32600, None)
         ),
         pytest.param(b"[]", INVALID, id="empty-batch"),
         pytest.param(b"[1]", [INVALID], id="batch-of-one-invalid"),
+        # A method that is a list or an object is invalid (and no key to look anything up by).
+        pytest.param(
+            b'{"jsonrpc":"2.0","method":["health.health"],"id":7}', (-32600, 7), id="list-method"
+        ),
+        pytest.param(
+            b'[{"jsonrpc":"2.0","method":{},"id":8},{"jsonrpc":"2.0","method":["healthd.report"]}]',
+            [(-32600, 8), INVALID],
+            id="object-and-list-methods-in-a-batch",
+        ),
+        # Null params are invalid, also once a request without params has been answered.
+        pytest.param(
+            b'[{"jsonrpc":"2.0","method":"health.health","id":1},'
+            b'{"jsonrpc":"2.0","method":"health.health","params":null,"id":2}]',
+            [("result", 1), (-32600, 2)],
+            id="null-params-after-no-params",
+        ),
     ],
 )
 def test_the_specs_probes_are_answered_as_the_spec_says(
@@ -644,6 +660,18 @@ def test_a_post_without_the_token_gets_401_with_its_id(
         given = authorization.split()[1]
         assert not any(given in line for line in guarded.log_lines())
         assert given.encode() not in answer.body
+
+
+def test_a_method_that_is_no_string_gets_401_without_the_token(guarded: Served) -> None:
+    """The check for a push check's own token reads the method: a list there is no crash."""
+    for body in (
+        b'{"jsonrpc":"2.0","method":["healthd.report"],"params":{"check":"x"},"id":9}',
+        b'[{"jsonrpc":"2.0","method":{"healthd.report":1},"id":9}]',
+    ):
+        answer = guarded.raw_post(body, {"Authorization": "Bearer not-" + TOKEN})
+        assert answer.status == 401
+        assert answer.json()["error"]["code"] == -32001
+    still_answers(guarded)
 
 
 # -- bad configs, reloads, start failures ---------------------------------------------------------
