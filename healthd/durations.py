@@ -13,6 +13,10 @@ _UNITS_NS = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
 }
+# Go's time.Duration is int64 nanoseconds: about 292 years. Longer ones overflow the clocks and
+# timers that would hold them (an interval of 1e300 seconds is no interval).
+MAX_SECONDS = (2**63 - 1) / 1e9
+MAX_TEXT = "2562047h47m16.854775807s"
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 
 
@@ -28,6 +32,8 @@ def parse_duration(value: object) -> float:
         raise ValueError('expected a duration such as "30s" or a number of seconds')
     if seconds < 0 or seconds != seconds or seconds == float("inf"):
         raise ValueError("a duration must be a finite number of seconds, zero or more")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"a duration must be at most {MAX_TEXT} (Go's longest time.Duration)")
     return seconds
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from healthd.durations import format_duration, parse_duration
+from healthd.config import ConfigError, parse_config
+from healthd.durations import MAX_SECONDS, MAX_TEXT, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -24,7 +25,9 @@ def test_parses_units_and_plain_seconds(text: object, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("bad", ["", "5q", "s", "-1s", -3, True, "1 s", [1]])
+@pytest.mark.parametrize(
+    "bad", ["", "5q", "s", "-1s", -3, True, "1 s", [1], 1e300, "99999999999999999999h", "2562048h"]
+)
 def test_rejects_what_is_not_a_duration(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(bad)
@@ -44,3 +47,12 @@ def test_rejects_what_is_not_a_duration(bad: object) -> None:
 )
 def test_formats_like_go(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_the_longest_duration_is_gos_and_a_longer_one_names_its_key() -> None:
+    assert parse_duration(MAX_TEXT) == pytest.approx(MAX_SECONDS)
+    with pytest.raises(ConfigError) as refused:
+        parse_config("[scheduler]\ninterval = 1e300\n", "test.toml")
+    assert refused.value.problems == [
+        f"scheduler.interval: a duration must be at most {MAX_TEXT} (Go's longest time.Duration)"
+    ]

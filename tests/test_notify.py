@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -162,9 +161,9 @@ async def test_a_hung_receiver_delays_no_check_and_no_answer(
     flag.touch()  # more transitions queue up behind the hung one
     await until_runs(parts, "c", runs + 3)
     assert parts.store.get("c").passed
-    started = time.monotonic()
     response = await client.get("/ext/health")
-    assert response.status == 200 and time.monotonic() - started < 1.0
+    # Answered while the one delivery still hangs (for up to its 30 s timeout): nothing waited.
+    assert response.status == 200
     assert hook.attempts == 1 and parts.notifications.sinks[0].sending
 
 
