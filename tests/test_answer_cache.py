@@ -12,6 +12,7 @@ from healthd.answers import Answers
 from healthd.methods import health_methods
 from healthd.result import Outcome
 from healthd.rpc import CACHE_ENTRIES, JsonRpc
+from healthd.server import create_app
 from healthd.store import Entry, Store
 from tests.helpers.answers import reference
 
@@ -182,7 +183,6 @@ def test_writes_and_unknown_methods_never_come_from_the_memo(store: Store) -> No
 
 async def test_a_large_memoised_answer_goes_out_byte_for_byte(aiohttp_client: Any) -> None:
     """The memo's result with each request's id spliced in equals a fresh dispatch, on the wire too."""
-    from healthd.server import create_app
 
     big = Store(Entry(f"check-{i:04d}", "health", frozenset()) for i in range(1000))
     for i in range(1000):

@@ -13,6 +13,7 @@ from healthd.answers import Answers
 from healthd.methods import health_methods
 from healthd.result import Outcome
 from healthd.rpc import JsonRpc
+from healthd.server import create_app
 from healthd.store import Entry, Store
 
 ABSENT = object()
@@ -131,8 +132,6 @@ async def test_odd_requests_over_http_never_fail_the_server(
     aiohttp_client: Any, store: Store, authorization: str | None
 ) -> None:
     """Through the whole POST path, the token gate and its own-token check included."""
-    from healthd.server import create_app
-
     client = await aiohttp_client(create_app(store, token="fuzz-token"))
     headers = {"Content-Type": "application/json"}
     if authorization is not None:
