@@ -128,13 +128,27 @@ CACHE_BODY_LIMIT = 2048
 # The results of read methods are a pure function of (method, params, store version): a memo
 # of their bytes answers a request with any id by splicing the id in (clients count ids up).
 MEMO_ENTRIES = 256
+# A body that differs from one the memo answered only in its id is answered without a parse:
+# the bytes around the id are the key, and the id goes into the answer as it came. Only ids
+# written plainly qualify, whose JSON is the same bytes however the request wrote them: integers,
+# and strings of printable ASCII without escapes.
+_PLAIN_ID = re.compile(
+    rb'"id"[ \t\n\r]*:[ \t\n\r]*'
+    rb'(-?[1-9][0-9]*(?![0-9.eE])|0(?![0-9.eE])|"[ !#-\[\]-~]*")'
+)
 _MISSING = object()
 _NOBODY = Caller()  # a caller we know nothing of: no address, no token
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "params", "id"})
-_RESULT_HEAD = b'{"jsonrpc":"2.0","result":'
 _MEMO_ID_TYPES = (int, str, float)  # bool and null ids go to jsonrpcserver
 _PARAMS_TYPES = (list, dict)
+# A memo entry is an answer's bytes up to its id: the id and `}` follow.
+_RESULT_HEAD = b'{"jsonrpc":"2.0","result":'
 _ID_HEAD = b',"id":'
+_END = b"}"
+
+# An answer in two pieces, the first of which may be shared with other answers (a memo entry):
+# the answer is their concatenation. Served as is, a large answer needs no copy per request.
+Reply = tuple[bytes, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +174,10 @@ class JsonRpc:
         self._version = version
         self._limits = limits or Limits()
         self._pure = pure if version is not None else frozenset()
-        self._cache: dict[bytes, bytes | None] = {}
+        self._cache: dict[bytes, Reply | None] = {}
         self._seen: dict[bytes, None] = {}  # bodies answered once, across store versions
         self._memo: dict[tuple[str, bytes], bytes] = {}
+        self._spliced: dict[tuple[bytes, bytes], bytes] = {}  # bytes around an id → memo entry
         self._cache_version = -1
         # Methods that change state: each request is authorised for its caller, never cached.
         self._writes = dict(writes or {})
@@ -175,33 +190,82 @@ class JsonRpc:
         `caller` says who is asking; it is asked only when the body names a method that
         changes state.
         """
+        reply = self.respond(body, caller)
+        if reply is None:
+            return None
+        head, tail = reply
+        return head + tail if tail else head
+
+    def respond(self, body: bytes, caller: Callable[[], Caller] = Caller) -> Reply | None:
+        """`handle`'s answer in its two pieces (see `Reply`), as the server sends it."""
         for name in self._write_names:
             if name in body:
-                return self.dispatch(body, caller=caller())
+                return _whole(self.dispatch(body, caller=caller()))
         if self._version is None:
-            return self.dispatch(body)
+            return _whole(self.dispatch(body))
         version = self._version()
         if version != self._cache_version:
             self._cache.clear()
             self._memo.clear()
+            self._spliced.clear()
             self._cache_version = version
         if len(body) > CACHE_BODY_LIMIT:
-            return self.dispatch(body, memo=True)
-        answer = self._cache.get(body, _MISSING)
-        if answer is not _MISSING:
-            return answer  # type: ignore[return-value]
-        answer = self.dispatch(body, memo=True)
+            return _whole(self.dispatch(body, memo=True))
+        reply = self._cache.get(body, _MISSING)
+        if reply is not _MISSING:
+            return reply  # type: ignore[return-value]
+        plain_id = _PLAIN_ID.search(body)
+        reply = None if plain_id is None else self._from_memo(body, plain_id)
+        if reply is None:
+            reply = _whole(self.dispatch(body, memo=True))
+            if plain_id is not None:
+                self._learn(body, plain_id)
         if body in self._seen:
             # Sent before: a poller's bytes, worth keeping. A body seen once (a client counting
             # its ids up) is not kept: holding its answer would only push others out of memory.
-            if len(self._cache) >= CACHE_ENTRIES:
-                del self._cache[next(iter(self._cache))]
-            self._cache[body] = answer
-        else:
-            if len(self._seen) >= CACHE_ENTRIES:
-                del self._seen[next(iter(self._seen))]
-            self._seen[body] = None
-        return answer
+            return self._keep(body, reply)
+        if len(self._seen) >= CACHE_ENTRIES:
+            del self._seen[next(iter(self._seen))]
+        self._seen[body] = None
+        return reply
+
+    def _from_memo(self, body: bytes, plain_id: re.Match[bytes]) -> Reply | None:
+        """The answer to a body that is one the memo answered with another id, else None."""
+        start, end = plain_id.span(1)
+        head = self._spliced.get((body[:start], body[end:]))
+        if head is None or len(head) + end - start >= self._limits.max_response_bytes:
+            return None
+        return head, plain_id.group(1) + _END
+
+    def _keep(self, body: bytes, reply: Reply | None) -> Reply | None:
+        if reply is not None and reply[1]:
+            reply = reply[0] + reply[1], b""
+        if len(self._cache) >= CACHE_ENTRIES:
+            del self._cache[next(iter(self._cache))]
+        self._cache[body] = reply
+        return reply
+
+    def _learn(self, body: bytes, plain_id: re.Match[bytes]) -> None:
+        """Note where the id is in a body the memo answered, so that the same body with another
+        id is answered from the memo without a parse.
+
+        Only a body whose one `"id"` is the request's own id (no escapes, no other `"id"`
+        anywhere) qualifies; another body matches it only if it is the same bytes around an id.
+        """
+        if b"\\" in body or body.count(b'"id"') != 1:
+            return
+        try:
+            request = parse(body)
+        except ValueError:
+            return
+        key = self._memo_key(request)
+        head = None if key is None else self._memo.get(key)
+        if head is None or plain_id.group(1) != id_json(request["id"]):
+            return
+        if len(self._spliced) >= MEMO_ENTRIES:
+            del self._spliced[next(iter(self._spliced))]
+        start, end = plain_id.span(1)
+        self._spliced[body[:start], body[end:]] = head
 
     def dispatch(
         self, body: bytes, memo: bool = False, caller: Caller | None = None
@@ -250,38 +314,42 @@ class JsonRpc:
 
     def _memoised(self, request: Any) -> bytes | None:
         """A read method's answer from the memo, the id spliced in; anything else dispatched."""
-        if type(request) is not dict:
+        key = self._memo_key(request)
+        if key is None:
             return self._one(request)
-        method = request.get("method")
-        request_id = request.get("id")
-        if (
-            type(method) is not str  # a list or object is no method, nor a key to look up
-            or method not in self._pure
-            or type(request_id) not in _MEMO_ID_TYPES
-            or request.get("jsonrpc") != "2.0"
-            or not request.keys() <= _REQUEST_KEYS
-        ):
-            return self._one(request)
-        params = request.get("params", _MISSING)
-        if params is _MISSING:
-            key = (method, b"")
-        elif type(params) in _PARAMS_TYPES:
-            try:
-                key = (method, orjson.dumps(params, option=orjson.OPT_SORT_KEYS))
-            except TypeError:  # an integer past 64 bits in the params: not worth a key
-                return self._one(request)
-        else:  # `"params": null` and the like: invalid, answered as such
-            return self._one(request)
-        result = self._memo.get(key)
-        if result is None:
+        head = self._memo.get(key)
+        if head is None:
             response = self._dispatch(request)
             if isinstance(response, Left) or response is None:
                 return self._one(request)
-            result = orjson.dumps(response._value.result)
+            head = b"".join((_RESULT_HEAD, orjson.dumps(response._value.result), _ID_HEAD))
             if len(self._memo) >= MEMO_ENTRIES:
                 del self._memo[next(iter(self._memo))]
-            self._memo[key] = result
-        return b"".join((_RESULT_HEAD, result, _ID_HEAD, id_json(request_id), b"}"))
+            self._memo[key] = head
+        return b"".join((head, id_json(request["id"]), _END))
+
+    def _memo_key(self, request: Any) -> tuple[str, bytes] | None:
+        """(method, canonical params) of a request the memo may answer; None for any other."""
+        if type(request) is not dict:
+            return None
+        method = request.get("method")
+        if (
+            type(method) is not str  # a list or object is no method, nor a key to look up
+            or method not in self._pure
+            or type(request.get("id")) not in _MEMO_ID_TYPES
+            or request.get("jsonrpc") != "2.0"
+            or not request.keys() <= _REQUEST_KEYS
+        ):
+            return None
+        params = request.get("params", _MISSING)
+        if params is _MISSING:
+            return method, b""
+        if type(params) not in _PARAMS_TYPES:  # `"params": null` and the like: invalid
+            return None
+        try:
+            return method, orjson.dumps(params, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # an integer past 64 bits in the params: not worth a key
+            return None
 
     def _dispatch(self, request: Any) -> Any:
         return dispatch_to_response(
@@ -318,3 +386,7 @@ def _method_of(request: dict[str, Any]) -> str | None:
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _whole(answer: bytes | None) -> Reply | None:
+    return None if answer is None else (answer, b"")

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from jsonrpcserver import Success
 
+from healthd import rpc as rpc_module
 from healthd.answers import Answers
 from healthd.methods import health_methods
 from healthd.result import Outcome
-from healthd.rpc import CACHE_ENTRIES, JsonRpc
+from healthd.rpc import CACHE_ENTRIES, MEMO_ENTRIES, JsonRpc, Limits
 from healthd.server import create_app
 from healthd.store import Entry, Store
 from tests.helpers.answers import reference
@@ -163,6 +164,57 @@ def test_requests_with_new_ids_are_answered_from_the_memo_until_the_next_run(
     assert answer["id"] == 77 and answer["result"]["checks"]["db"]["error"] == {"message": "down"}
 
 
+def test_a_client_counting_its_ids_up_is_answered_without_a_parse(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the first request, the same bytes around a new id are answered from the memo."""
+    methods = health_methods(Answers(store))
+    rpc = JsonRpc(methods, version=lambda: store.version, pure=frozenset(methods))
+    parsed: list[bytes] = []
+    parse = rpc_module.parse
+
+    def counting(body: bytes) -> Any:
+        parsed.append(body)
+        return parse(body)
+
+    monkeypatch.setattr(rpc_module, "parse", counting)
+    bodies = [b'{"jsonrpc":"2.0","method":"health.health","id":%d}' % i for i in range(50)]
+    bodies += [b'{"jsonrpc":"2.0","method":"health.health","id":"uuid-%d"}' % i for i in range(50)]
+    for body in bodies:
+        assert rpc.handle(body) == rpc.dispatch(body)
+        parsed.remove(body)  # the fresh dispatch's own parse
+    assert set(parsed) == {bodies[0]}
+
+
+def test_the_memo_of_bytes_around_ids_is_bounded(store: Store) -> None:
+    methods = health_methods(Answers(store))
+    rpc = JsonRpc(methods, version=lambda: store.version, pure=frozenset(methods))
+    for i in range(MEMO_ENTRIES * 3):
+        body = b'{"jsonrpc":"2.0","method":"health.health","params":[["t%d"]],"id":%d}' % (i, i)
+        rpc.handle(body)
+        assert rpc.handle(body.replace(b'"id":', b'"id":1')) == rpc.dispatch(
+            body.replace(b'"id":', b'"id":1')
+        )
+    assert len(rpc._spliced) <= MEMO_ENTRIES and len(rpc._memo) <= MEMO_ENTRIES
+
+
+def test_a_longer_id_that_makes_the_answer_too_large_gets_the_error(store: Store) -> None:
+    methods = health_methods(Answers(store))
+    body = b'{"jsonrpc":"2.0","method":"health.health","id":1}'
+    size = len(JsonRpc(methods).handle(body) or b"")
+    rpc = JsonRpc(
+        methods,
+        version=lambda: store.version,
+        pure=frozenset(methods),
+        limits=Limits(max_response_bytes=size + 2),
+    )
+    for request_id in (1, 12, 123, 1234, 12):
+        sent = body.replace(b'"id":1', b'"id":%d' % request_id)
+        answer = rpc.handle(sent)
+        assert answer == rpc.dispatch(sent)
+        assert ("error" in json.loads(answer or b"")) == (request_id == 1234)
+
+
 def test_writes_and_unknown_methods_never_come_from_the_memo(store: Store) -> None:
     writes: list[int] = []
 
@@ -194,12 +246,13 @@ async def test_a_large_memoised_answer_goes_out_byte_for_byte(aiohttp_client: An
     assert rpc.handle(body) == rpc.dispatch(body)
     client = await aiohttp_client(create_app(big))
     for request_id in (5, 6):
+        sent = body.replace(b"18446744073709551617", b"%d" % request_id)
         response = await client.post(
-            "/ext/health",
-            data=body.replace(b"18446744073709551617", b"%d" % request_id),
-            headers={"Content-Type": "application/json"},
+            "/ext/health", data=sent, headers={"Content-Type": "application/json"}
         )
         raw = await response.read()
+        assert raw == rpc.dispatch(sent)
         assert response.headers["Content-Length"] == str(len(raw))
+        assert response.headers["Content-Type"] == "application/json"
         answer = json.loads(raw)
         assert answer["id"] == request_id and len(answer["result"]["checks"]) == 1000

@@ -149,3 +149,67 @@ async def test_odd_requests_over_http_never_fail_the_server(
             check_shape(one)
         if response.status == 401:
             assert parsed["error"]["code"] == -32001
+
+
+# Bodies answered once, then sent again with every token below in place of {ID}: the memo answers
+# a body that differs from one it answered only in a plainly written id, without a parse.
+TEMPLATES = [
+    b'{"jsonrpc":"2.0","id":{ID},"method":"health.health"}',
+    b'{"jsonrpc":"2.0","method":"health.health","id":{ID}}',
+    b'{ "id" :\t{ID} ,\n"jsonrpc":"2.0","method":"health.readiness","params":{"tags":["db"]}}',
+    b'{"jsonrpc":"2.0","id":{ID},"method":"health.health","params":[["node"]]}',
+    b'{"jsonrpc":"2.0","id":{ID},"method":"health.health","params":{"tags":["id"]}}',
+    b'{"jsonrpc":"2.0","id":{ID},"method":"health.health","params":{"tags":["a\\"b"]}}',
+    b'{"jsonrpc":"2.0","id":{ID},"method":"health.health","id":5}',
+    b'{"jsonrpc":"2.0","id":5,"method":"health.health","id":{ID}}',
+    b'{"jsonrpc":"2.0","method":"health.health","params":{"id":{ID}}}',
+    b'{"jsonrpc":"2.0","id":{ID},"method":"health.health","params":null}',
+    b'{"jsonrpc":"2.0","id":{ID},"method":"nope"}',
+    b'{"jsonrpc":"2.0","id":{ID},"method":"healthd.report","params":{"check":"x"}}',
+    b'[{"jsonrpc":"2.0","id":{ID},"method":"health.health"}]',
+    b'{"jsonrpc":"2.0","id":{ID},"method":"health.health"',
+    b'{"jsonrpc":"2.0","\\u0069d":{ID},"method":"health.health"}',
+]
+ID_TOKENS = [
+    b"1",
+    b"0",
+    b"-0",
+    b"007",
+    b"-12",
+    b"1.0",
+    b"1e3",
+    b"2E1",
+    b"-",
+    b"18446744073709551617",
+    b"-99999999999999999999999",
+    b"9" * 500,
+    b'"x"',
+    b'""',
+    b'"a b~!"',
+    b'"a\\"b"',
+    b'"\\u00e9"',
+    '"é"'.encode(),
+    b'"\x01"',
+    b'"\x7f"',
+    b"true",
+    b"null",
+    b"[]",
+    b"{}",
+    b'"unterminated',
+    b"1 2",
+    b"",
+]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_a_body_with_another_id_gets_what_a_fresh_dispatch_gives(
+    store: Store, template: bytes
+) -> None:
+    methods = health_methods(Answers(store))
+    rpc = JsonRpc(methods, version=lambda: store.version, pure=frozenset(methods))
+    rng = random.Random(template)
+    for first in (b"1", b'"first"'):
+        for token in [first, *rng.sample(ID_TOKENS, len(ID_TOKENS)), *ID_TOKENS]:
+            sent = template.replace(b"{ID}", token)
+            assert rpc.handle(sent) == rpc.dispatch(sent), sent
+        store.record("node", Outcome(), 1_700_000_000_000_000_000, 5)  # the memo starts afresh
