@@ -182,6 +182,8 @@ class JsonRpc:
         # Methods that change state: each request is authorised for its caller, never cached.
         self._writes = dict(writes or {})
         self._write_names = tuple(name.encode() for name in self._writes)
+        # Checked first: most bodies name no method that starts like the writes' names do.
+        self._write_prefix = _common_prefix(self._write_names)
         self._caller = _NOBODY
 
     def handle(self, body: bytes, caller: Callable[[], Caller] = Caller) -> bytes | None:
@@ -198,9 +200,10 @@ class JsonRpc:
 
     def respond(self, body: bytes, caller: Callable[[], Caller] = Caller) -> Reply | None:
         """`handle`'s answer in its two pieces (see `Reply`), as the server sends it."""
-        for name in self._write_names:
-            if name in body:
-                return _whole(self.dispatch(body, caller=caller()))
+        if self._write_names and self._write_prefix in body:
+            for name in self._write_names:
+                if name in body:
+                    return _whole(self.dispatch(body, caller=caller()))
         if self._version is None:
             return _whole(self.dispatch(body))
         version = self._version()
@@ -390,3 +393,14 @@ def _identity(value: Any) -> Any:
 
 def _whole(answer: bytes | None) -> Reply | None:
     return None if answer is None else (answer, b"")
+
+
+def _common_prefix(names: tuple[bytes, ...]) -> bytes:
+    """The bytes all names start with (those of the first and the last in order)."""
+    if not names:
+        return b""
+    first, last = min(names), max(names)
+    size = 0
+    while size < len(first) and first[size] == last[size]:
+        size += 1
+    return first[:size]

@@ -212,6 +212,7 @@ class JsonRpcEndpoint:
         self._malformed = malformed or bad_requests.BadRequests()
         self._access = access or Access(None)
         self._body_timeout = body_timeout
+        self._max_body_bytes = max_body_bytes
         self._narrow = narrow or rpc
         self._own = dict(own or {})
         self._accepted = ", ".join(sorted(t for t in JSON_TYPES if t))
@@ -234,9 +235,12 @@ class JsonRpcEndpoint:
             self._malformed.note(why, request.remote)
             return bad_requests.answer(why)
         try:
-            if request.content.is_eof():
-                # The whole body came with the header (every small request): no timer needed.
-                body = await request.read()
+            content = request.content
+            if content.is_eof():
+                # The whole body came with the header (every small request): it is all there.
+                body = content.read_nowait()
+                if len(body) > self._max_body_bytes:
+                    raise web.HTTPRequestEntityTooLarge(self._max_body_bytes, len(body))
             else:
                 async with asyncio.timeout(self._body_timeout):
                     body = await request.read()
