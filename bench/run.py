@@ -374,7 +374,9 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
-        "command": "python bench/run.py" + (" --quick" if args.quick else ""),
+        "command": "python bench/run.py"
+        + (" --quick" if args.quick else "")
+        + (f" --rounds {args.rounds}" if not args.quick and args.rounds != 3 else ""),
     }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
