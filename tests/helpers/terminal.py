@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import termios
@@ -23,6 +24,12 @@ def plain(text: str) -> str:
     return ANSI.sub("", text).replace("\r", "")
 
 
+def _ctrl_c_as_at_a_prompt() -> None:
+    """SIGINT back to its default: a suite started in the background (`pytest &`) has it
+    ignored, and a child would inherit that, unlike one started from a person's shell."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """A process whose stdin, stdout and stderr are a pty `columns` wide."""
 
@@ -33,7 +40,12 @@ class Terminal:
         env.pop("COLUMNS", None)  # the width comes from the terminal itself
         env.pop("LINES", None)
         self.proc = subprocess.Popen(
-            list(argv), stdin=terminal, stdout=terminal, stderr=terminal, env=env
+            list(argv),
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env=env,
+            preexec_fn=_ctrl_c_as_at_a_prompt,
         )
         os.close(terminal)
         self.screen = b""
