@@ -22,6 +22,8 @@ from typing import Any
 
 import structlog
 
+from healthd.transport import Corkable
+
 log = structlog.get_logger("healthd.listener")
 
 REFUSED = (
@@ -143,7 +145,7 @@ class Guard(asyncio.Protocol):
         self._counted = True
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._limiter.header_timeout, self._too_slow)
-        self._inner.connection_made(transport)
+        self._inner.connection_made(Corkable.wrap(transport))
 
     def data_received(self, data: bytes) -> None:
         if not self._admitted:

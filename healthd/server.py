@@ -28,6 +28,7 @@ from healthd.rpc import (
     readable_id,
 )
 from healthd.store import Store
+from healthd.transport import Corkable
 from healthd.writes import Caller, WriteAccess, WriteMethod, bearer, matches_any
 
 DEFAULT_LIMITS = Limits()
@@ -271,13 +272,25 @@ class JsonRpcEndpoint:
 
 
 async def _in_two(request: web.Request, head: bytes, tail: bytes) -> web.StreamResponse:
-    """A large answer sent as its two pieces, the large one as it is (no copy per request)."""
+    """A large answer sent as its two pieces, the large one as it is (no copy per request).
+
+    On a corkable connection the header aiohttp writes is held, and leaves with both pieces
+    in one system call; elsewhere each goes through aiohttp's writer on its own.
+    """
     response = web.StreamResponse(headers=JSON_HEADERS)
     response.content_length = len(head) + len(tail)
+    transport = request.transport
     try:
-        await response.prepare(request)
-        await response.write(head)
-        await response.write(tail)
+        if isinstance(transport, Corkable):
+            transport.cork()
+            try:
+                await response.prepare(request)
+            finally:
+                transport.uncork(head, tail)
+        else:
+            await response.prepare(request)
+            await response.write(head)
+            await response.write(tail)
     except ConnectionError:
         pass  # the client left mid-answer; aiohttp closes the connection
     return response

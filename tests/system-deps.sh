@@ -16,6 +16,7 @@ declare -A needs=(
     [chromium]=chromium
     [chromedriver]=chromium-driver
     [npm]=npm
+    [openssl]=openssl
 )
 
 present() { [ -x "$1" ] || command -v "$1" >/dev/null 2>&1; }

@@ -1,0 +1,311 @@
+"""The corkable transport, on real sockets: held writes and pieces leave together, in order,
+whole however little the socket takes at once; closing, aborting and a gone peer behave as a
+plain transport's do. And through a real daemon: large spliced answers, pipelined, byte for byte."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import ssl
+import struct
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from healthd.server import SEND_IN_TWO
+from healthd.transport import Corkable
+from tests.helpers.config import config_text
+from tests.helpers.daemon import Daemons
+from tests.helpers.waiting import PATIENCE, until
+
+BIG = 32 * 1024 * 1024  # far more than a socket takes at once
+
+
+@dataclass
+class Side:
+    """The server's end of one connection: the transport as wrapped, and a spy on the real
+    transport's own `write` (it still writes; the spy only counts)."""
+
+    transport: asyncio.Transport
+    real: asyncio.Transport
+    writes: list[int] = field(default_factory=list)
+    lost: asyncio.Future[Exception | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class Recorder(asyncio.Protocol):
+    def __init__(self, sides: asyncio.Queue[Side]) -> None:
+        self._sides = sides
+        self._side: Side | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        side = Side(Corkable.wrap(transport), transport)
+        own_write = transport.write
+
+        def counted(data: Any) -> None:
+            side.writes.append(len(data))
+            own_write(data)
+
+        transport.write = counted  # type: ignore[method-assign]
+        self._side = side
+        self._sides.put_nowait(side)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        assert self._side is not None
+        if not self._side.lost.done():
+            self._side.lost.set_result(exc)
+
+
+@dataclass
+class Pair:
+    server: Side
+    client: socket.socket
+
+    async def read(self, size: int) -> bytes:
+        """Exactly `size` bytes from the client's end (fewer only if the server closed)."""
+        return await asyncio.to_thread(_read, self.client, size)
+
+    async def read_to_end(self) -> bytes:
+        return await asyncio.to_thread(_read, self.client, 1 << 30)
+
+
+def _read(sock: socket.socket, size: int) -> bytes:
+    got = bytearray()
+    while len(got) < size:
+        try:
+            chunk = sock.recv(min(1 << 20, size - len(got)))
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return bytes(got)
+
+
+Connect = Callable[[], Awaitable[Pair]]
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Connect]:
+    """`await connect()`: a fresh connection to a real asyncio server."""
+    sides: asyncio.Queue[Side] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Recorder(sides), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    clients: list[socket.socket] = []
+
+    async def make() -> Pair:
+        client = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+        clients.append(client)
+        return Pair(await asyncio.wait_for(sides.get(), PATIENCE), client)
+
+    yield make
+    for client in clients:
+        client.close()
+    server.close()
+    await server.wait_closed()
+
+
+def corkable(pair: Pair) -> Corkable:
+    assert isinstance(pair.server.transport, Corkable)
+    return pair.server.transport
+
+
+async def test_held_writes_and_pieces_leave_together_without_the_transports_write(
+    connect: Connect,
+) -> None:
+    pair = await connect()
+    wire = corkable(pair)
+    wire.cork()
+    wire.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    wire.writelines([b"<", b">"])
+    wire.uncork(b"x" * 100_000, b"tail")
+    expected = b"HTTP/1.1 200 OK\r\n\r\n<>" + b"x" * 100_000 + b"tail"
+    assert await pair.read(len(expected)) == expected
+    # All of it went out in one writev: the transport's own write was never needed.
+    assert pair.server.writes == []
+    wire.write(b"after")  # uncorked, writes are the transport's again
+    assert await pair.read(5) == b"after"
+    assert pair.server.writes == [5]
+
+
+async def test_what_the_socket_cannot_take_at_once_follows_in_order(connect: Connect) -> None:
+    pair = await connect()
+    wire = corkable(pair)
+    pieces = [bytes([65 + i]) * (BIG // 4) for i in range(4)]
+    wire.cork()
+    wire.write(b"head:")
+    wire.uncork(*pieces)
+    wire.write(b":end")
+    expected = b"head:" + b"".join(pieces) + b":end"
+    assert await pair.read(len(expected)) == expected
+    # The socket took part at once; the transport buffered the rest, in order.
+    assert pair.server.writes and sum(pair.server.writes) < len(expected)
+
+
+async def test_corked_bytes_wait_behind_bytes_the_transport_still_holds(
+    connect: Connect,
+) -> None:
+    pair = await connect()
+    wire = corkable(pair)
+    wire.write(b"1" * BIG)  # far more than the socket takes: the transport keeps the rest
+    assert pair.server.real.get_write_buffer_size() > 0
+    wire.cork()
+    wire.write(b"2")
+    wire.uncork(b"3" * 1000)
+    expected = b"1" * BIG + b"2" + b"3" * 1000
+    assert await pair.read(len(expected)) == expected
+    assert len(pair.server.writes) == 3  # the later pieces went through the transport too
+
+
+async def test_a_buffer_written_while_corked_goes_out_as_it_was(connect: Connect) -> None:
+    pair = await connect()
+    wire = corkable(pair)
+    reused = bytearray(b"first")
+    wire.cork()
+    wire.write(reused)
+    wire.write(memoryview(b"-view"))
+    reused[:] = b"XXXXX"
+    wire.uncork()
+    assert await pair.read(10) == b"first-view"
+
+
+async def test_closing_while_corked_sends_what_was_held_first(connect: Connect) -> None:
+    pair = await connect()
+    wire = corkable(pair)
+    wire.cork()
+    wire.write(b"held")
+    wire.close()
+    wire.uncork(b"too late")  # after close: nothing more goes out
+    assert await pair.read_to_end() == b"held"
+    assert await asyncio.wait_for(pair.server.lost, PATIENCE) is None
+
+
+async def test_aborting_while_corked_drops_what_was_held(connect: Connect) -> None:
+    pair = await connect()
+    wire = corkable(pair)
+    wire.cork()
+    wire.write(b"held")
+    wire.abort()
+    wire.uncork(b"after")
+    assert await pair.read_to_end() == b""
+    await asyncio.wait_for(pair.server.lost, PATIENCE)
+
+
+async def test_a_peer_that_is_gone_fails_only_its_own_connection(connect: Connect) -> None:
+    pair = await connect()
+    wire = corkable(pair)
+    # The client resets the connection (linger 0), then the server answers into it.
+    pair.client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    pair.client.close()
+    await asyncio.sleep(0)  # the reset reaches the server's socket before the answer starts
+    for _ in range(3):  # the first write may still be taken; the reset shows on a later one
+        wire.cork()
+        wire.write(b"header")
+        wire.uncork(b"x" * 100_000, b"tail")
+        if wire.is_closing():
+            break
+        await asyncio.sleep(0.01)
+    # asyncio's transport saw the error, closed, and told the protocol: nothing was raised.
+    lost = await asyncio.wait_for(pair.server.lost, PATIENCE)
+    assert isinstance(lost, ConnectionError)
+    assert wire.is_closing()
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate and its key (made by openssl)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=x"]
+    subprocess.run(
+        ["openssl", *request, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_only_plain_sockets_are_wrapped(
+    connect: Connect, certificate: tuple[Path, Path]
+) -> None:
+    pair = await connect()
+    assert isinstance(pair.server.transport, Corkable)
+    assert pair.server.transport.get_extra_info("peername") == pair.client.getsockname()
+
+    loop = asyncio.get_running_loop()
+    read_end, write_end = socket.socketpair()
+    pipe, _ = await loop.connect_write_pipe(asyncio.Protocol, write_end.makefile("wb"))
+    assert Corkable.wrap(pipe) is pipe  # no socket: nothing to write to directly
+    pipe.close()
+    read_end.close()
+
+    # TLS: the bytes must go through the TLS layer, never to the socket underneath.
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    wrapped: asyncio.Future[asyncio.Transport] = loop.create_future()
+
+    class Tls(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            wrapped.set_result(Corkable.wrap(transport))
+
+    server = await loop.create_server(Tls, "127.0.0.1", 0, ssl=server_context)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    client_context.check_hostname = False
+    port = server.sockets[0].getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_context)
+    tls = await asyncio.wait_for(wrapped, PATIENCE)
+    assert not isinstance(tls, Corkable)
+    assert tls.get_extra_info("sslcontext") is not None
+    writer.close()
+    server.close()
+
+
+def test_large_spliced_answers_leave_the_daemon_byte_for_byte_pipelined(
+    daemons: Daemons, tmp_path: Path
+) -> None:
+    """Through the real listener (where the answers are corked): three requests with new ids
+    in one packet, each answered whole and in order, equal but for the id."""
+    beat = tmp_path / "beat"
+    beat.write_text("")
+    checks = [
+        {"name": f"node.disk.{i:04d}", "type": "file", "path": str(beat), "max_age": "1h"}
+        for i in range(400)
+    ]
+    daemon = daemons.start(config_text(*checks, extra='[scheduler]\ninterval = "1h"\n'))
+    until(lambda: daemon.get().status == 200, "every check to have run once")
+    bodies = [
+        b'{"jsonrpc":"2.0","method":"health.health","id":%d}' % request_id
+        for request_id in (1, 2, 3, 4)
+    ]
+    first = daemon.post(bodies[0]).body  # answered by jsonrpcserver; fills the memo
+    assert len(first) >= SEND_IN_TWO  # large enough to go out in pieces
+    packet = b"".join(
+        b"POST /ext/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        for body in bodies[1:]
+    )
+    with daemon.connect() as sock:
+        sock.sendall(packet)
+        stream = sock.makefile("rb")
+        for request_id in (2, 3, 4):
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                head += stream.readline()
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            body = stream.read(length)
+            assert body == first.replace(b'"id":1}', b'"id":%d}' % request_id)
+            assert json.loads(body)["id"] == request_id
