@@ -177,25 +177,18 @@ async def test_a_buffer_written_while_corked_goes_out_as_it_was(connect: Connect
     assert await pair.read(10) == b"first-view"
 
 
-async def test_closing_while_corked_sends_what_was_held_first(connect: Connect) -> None:
+@pytest.mark.parametrize(
+    ("end", "received"),
+    [("close", b"held"), ("abort", b"")],  # close sends what was held first; abort drops it
+)
+async def test_ending_a_corked_connection(connect: Connect, end: str, received: bytes) -> None:
     pair = await connect()
     wire = corkable(pair)
     wire.cork()
     wire.write(b"held")
-    wire.close()
-    wire.uncork(b"too late")  # after close: nothing more goes out
-    assert await pair.read_to_end() == b"held"
-    assert await asyncio.wait_for(pair.server.lost, PATIENCE) is None
-
-
-async def test_aborting_while_corked_drops_what_was_held(connect: Connect) -> None:
-    pair = await connect()
-    wire = corkable(pair)
-    wire.cork()
-    wire.write(b"held")
-    wire.abort()
-    wire.uncork(b"after")
-    assert await pair.read_to_end() == b""
+    getattr(wire, end)()
+    wire.uncork(b"too late")  # after the end: nothing more goes out
+    assert await pair.read_to_end() == received
     await asyncio.wait_for(pair.server.lost, PATIENCE)
 
 
