@@ -42,7 +42,6 @@ JSON_HEADERS = {"Content-Type": JSON}
 # From this size on, a JSON-RPC answer made of a shared piece and a small one (a memo answer for
 # a request with a new id) goes out as the two, not as a fresh copy: at 1000 checks (120 KB) a
 # copy per request costs more than the second send (bench/run.py, "POST, distinct ids").
-SEND_IN_TWO = 32 * 1024
 LIMITED = {True: b'{"healthy":true}', False: b'{"healthy":false}'}
 
 ANSWERS = web.AppKey("answers", Answers)
@@ -157,12 +156,12 @@ def json_response(body: bytes, status: int = 200, **headers: str) -> web.Respons
 
 
 def _kind_handler(kind: Kind, access: Access) -> Handler:
-    async def get(request: web.Request) -> web.Response:
+    async def get(request: web.Request) -> web.StreamResponse:
         tags = request.query.getall("tag", None) if request.query_string else None
         answer = request.app[ANSWERS].get(kind, tags)
         if not access.allows(request):
             return json_response(LIMITED[answer.healthy], answer.status)
-        return json_response(answer.body, answer.status)
+        return await send_json(request, answer.body, status=answer.status)
 
     return get
 
@@ -265,34 +264,29 @@ class JsonRpcEndpoint:
         reply = dispatcher.respond(body, lambda: _caller(request))
         if reply is None:
             return web.Response(status=204)
-        head, tail = reply
-        if len(head) < SEND_IN_TWO:
-            return json_response(head + tail if tail else head)
-        return await _in_two(request, head, tail)
+        return await send_json(request, *reply)
 
 
-async def _in_two(request: web.Request, head: bytes, tail: bytes) -> web.StreamResponse:
-    """A large answer sent as its two pieces, the large one as it is (no copy per request).
+async def send_json(
+    request: web.Request, head: bytes, tail: bytes = b"", status: int = 200
+) -> web.StreamResponse:
+    """A JSON answer made of two pieces (the first often shared: a memo entry, a ready answer).
 
-    On a corkable connection the header aiohttp writes is held, and leaves with both pieces
-    in one system call; elsewhere each goes through aiohttp's writer on its own.
+    On a corkable connection, the header aiohttp writes is held and leaves with both pieces in
+    one system call, neither copied; elsewhere (and for HEAD) the answer is joined into one.
     """
-    response = web.StreamResponse(headers=JSON_HEADERS)
-    response.content_length = len(head) + len(tail)
     transport = request.transport
+    if not isinstance(transport, Corkable) or request.method == "HEAD":
+        return json_response(head + tail if tail else head, status)
+    response = web.StreamResponse(status=status, headers=JSON_HEADERS)
+    response.content_length = len(head) + len(tail)
+    transport.cork()
     try:
-        if isinstance(transport, Corkable):
-            transport.cork()
-            try:
-                await response.prepare(request)
-            finally:
-                transport.uncork(head, tail)
-        else:
-            await response.prepare(request)
-            await response.write(head)
-            await response.write(tail)
+        await response.prepare(request)
     except ConnectionError:
-        pass  # the client left mid-answer; aiohttp closes the connection
+        pass  # the client left; aiohttp closes the connection
+    finally:
+        transport.uncork(head, tail)
     return response
 
 

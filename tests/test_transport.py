@@ -13,11 +13,10 @@ import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
-from healthd.server import SEND_IN_TWO
 from healthd.transport import Corkable
 from tests.helpers.config import config_text
 from tests.helpers.daemon import Daemons
@@ -262,11 +261,12 @@ async def test_only_plain_sockets_are_wrapped(
     server.close()
 
 
-def test_large_spliced_answers_leave_the_daemon_byte_for_byte_pipelined(
+def test_answers_leave_the_daemon_whole_and_in_order_pipelined(
     daemons: Daemons, tmp_path: Path
 ) -> None:
-    """Through the real listener (where the answers are corked): three requests with new ids
-    in one packet, each answered whole and in order, equal but for the id."""
+    """Through the real listener, where answers are corked: in one packet, three JSON-RPC
+    requests with new ids, a HEAD and a GET; each answered whole and in order, the spliced
+    answers equal but for the id, the HEAD without a body."""
     beat = tmp_path / "beat"
     beat.write_text("")
     checks = [
@@ -275,30 +275,42 @@ def test_large_spliced_answers_leave_the_daemon_byte_for_byte_pipelined(
     ]
     daemon = daemons.start(config_text(*checks, extra='[scheduler]\ninterval = "1h"\n'))
     until(lambda: daemon.get().status == 200, "every check to have run once")
+    health = daemon.get().body
     bodies = [
         b'{"jsonrpc":"2.0","method":"health.health","id":%d}' % request_id
         for request_id in (1, 2, 3, 4)
     ]
     first = daemon.post(bodies[0]).body  # answered by jsonrpcserver; fills the memo
-    assert len(first) >= SEND_IN_TWO  # large enough to go out in pieces
+    assert len(json.loads(first)["result"]["checks"]) == 400  # tens of kilobytes
     packet = b"".join(
         b"POST /ext/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
         for body in bodies[1:]
     )
+    packet += b"HEAD /ext/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    packet += b"GET /ext/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     with daemon.connect() as sock:
         sock.sendall(packet)
         stream = sock.makefile("rb")
         for request_id in (2, 3, 4):
-            head = b""
-            while not head.endswith(b"\r\n\r\n"):
-                head += stream.readline()
-            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
-            length = next(
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            body = stream.read(length)
+            body = stream.read(_length(stream))
             assert body == first.replace(b'"id":1}', b'"id":%d}' % request_id)
             assert json.loads(body)["id"] == request_id
+        assert _length(stream) == len(health)  # HEAD: the length, and no body follows
+        assert stream.read(_length(stream)) == health
+
+
+def _length(stream: BinaryIO) -> int:
+    """Read one 200 response's header; its Content-Length."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = stream.readline()
+        assert line, f"the connection closed after {head!r}"
+        head += line
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    return next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
