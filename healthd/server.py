@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -39,9 +40,7 @@ JSON_TYPES = frozenset({JSON, "application/json-rpc", "application/jsonrequest",
 # Prometheus version reads.
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 JSON_HEADERS = {"Content-Type": JSON}
-# From this size on, a JSON-RPC answer made of a shared piece and a small one (a memo answer for
-# a request with a new id) goes out as the two, not as a fresh copy: at 1000 checks (120 KB) a
-# copy per request costs more than the second send (bench/run.py, "POST, distinct ids").
+NO_BODY = frozenset({204, 304})  # statuses whose answers carry no body
 LIMITED = {True: b'{"healthy":true}', False: b'{"healthy":false}'}
 
 ANSWERS = web.AppKey("answers", Answers)
@@ -276,17 +275,23 @@ async def send_json(
     one system call, neither copied; elsewhere (and for HEAD) the answer is joined into one.
     """
     transport = request.transport
-    if not isinstance(transport, Corkable) or request.method == "HEAD":
+    if not isinstance(transport, Corkable) or request.method == "HEAD" or status in NO_BODY:
         return json_response(head + tail if tail else head, status)
     response = web.StreamResponse(status=status, headers=JSON_HEADERS)
     response.content_length = len(head) + len(tail)
     transport.cork()
     try:
         await response.prepare(request)
-    except ConnectionError:
-        pass  # the client left; aiohttp closes the connection
-    finally:
-        transport.uncork(head, tail)
+    except BaseException:
+        transport.discard()  # no header went out: nor may the body
+        raise
+    transport.uncork(head, tail)
+    writer = request.writer
+    writer.output_size += len(head) + len(tail)  # what aiohttp would have counted itself
+    # Back-pressure, as aiohttp's own write does: a client that sends and never reads makes
+    # the next request wait here, not pile answers up in memory.
+    with contextlib.suppress(ConnectionError):
+        await writer.drain()
     return response
 
 

@@ -6,9 +6,11 @@ header, then each piece, and each write is a system call of its own (Python befo
 no vectored write in asyncio; aiohttp joins pieces into a copy instead). Corked, the header and
 the pieces leave in one `writev`, as asyncio's own `writelines` does from Python 3.12.9.
 
-Uncorking writes straight to the socket only when the transport holds nothing unsent, exactly
-as asyncio's `write` does itself; whatever the socket does not take at once, and every error,
-is handed to the transport, which buffers, reports and closes as it always does.
+Uncorking writes straight to the socket only when the transport holds nothing unsent and is
+not closing, as asyncio's `write` does itself (healthd never uses `write_eof` or `sendfile` on
+these connections, the states where the two would differ); whatever the socket does not take at
+once, and every error, is handed to the transport, which buffers, reports and closes as it
+always does. The caller keeps back-pressure: after uncorking, it waits for the writer to drain.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class Corkable(asyncio.Transport):
         """Send what was held, then `pieces`, together; stop holding."""
         held, self._corked = self._corked or [], None
         self._send([*held, *pieces])
+
+    def discard(self) -> None:
+        """Drop what was held; stop holding."""
+        self._corked = None
 
     def write(self, data: Buffer) -> None:
         if self._corked is None:

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
+from aiohttp import web
 
+from healthd.listener import Limiter, Listener
+from healthd.result import Outcome
+from healthd.server import create_app
+from healthd.store import Entry, Store
 from healthd.transport import Corkable
 from tests.helpers.config import config_text
 from tests.helpers.daemon import Daemons
@@ -125,8 +130,9 @@ async def test_held_writes_and_pieces_leave_together_without_the_transports_writ
     wire.cork()
     wire.write(b"HTTP/1.1 200 OK\r\n\r\n")
     wire.writelines([b"<", b">"])
-    wire.uncork(b"x" * 100_000, b"tail")
-    expected = b"HTTP/1.1 200 OK\r\n\r\n<>" + b"x" * 100_000 + b"tail"
+    # Within what a fresh loopback connection takes at once (its first receive window).
+    wire.uncork(b"x" * 20_000, b"tail")
+    expected = b"HTTP/1.1 200 OK\r\n\r\n<>" + b"x" * 20_000 + b"tail"
     assert await pair.read(len(expected)) == expected
     # All of it went out in one writev: the transport's own write was never needed.
     assert pair.server.writes == []
@@ -237,6 +243,7 @@ async def test_only_plain_sockets_are_wrapped(
     assert Corkable.wrap(pipe) is pipe  # no socket: nothing to write to directly
     pipe.close()
     read_end.close()
+    write_end.close()
 
     # TLS: the bytes must go through the TLS layer, never to the socket underneath.
     cert, key = certificate
@@ -259,6 +266,7 @@ async def test_only_plain_sockets_are_wrapped(
     assert tls.get_extra_info("sslcontext") is not None
     writer.close()
     server.close()
+    await server.wait_closed()
 
 
 def test_answers_leave_the_daemon_whole_and_in_order_pipelined(
@@ -314,3 +322,50 @@ def _length(stream: BinaryIO) -> int:
         for line in head.split(b"\r\n")
         if line.lower().startswith(b"content-length:")
     )
+
+
+async def test_a_client_that_never_reads_holds_up_its_next_request_not_memory() -> None:
+    """Back-pressure through the corked path: while the transport holds more than its high-water
+    mark, no further pipelined request of that connection is answered."""
+    store = Store(Entry(f"check-{i:04d}", "health", frozenset()) for i in range(2000))
+    for i in range(2000):
+        store.record(f"check-{i:04d}", Outcome(), 1_700_000_000_000_000_000, 1)
+    app = create_app(store)
+    held_at_start: list[int] = []
+    server_side: list[asyncio.Transport] = []
+
+    @web.middleware
+    async def note(request: web.Request, handler: Any) -> web.StreamResponse:
+        assert isinstance(request.transport, Corkable)
+        server_side.append(request.transport)
+        held_at_start.append(request.transport.get_write_buffer_size())
+        return await handler(request)  # type: ignore[no-any-return]
+
+    app.middlewares.append(note)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    listener = Listener(Limiter(max_connections=8, header_timeout=10.0))
+    await listener.bind("127.0.0.1", 0)
+    assert runner.server is not None
+    await listener.serve(runner.server)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port())
+        requests = 200
+        writer.write(b"GET /ext/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * requests)
+        # Read nothing until the socket is full and the transport holds the rest.
+        async with asyncio.timeout(PATIENCE):
+            while not (server_side and server_side[0].get_write_buffer_size()):
+                await asyncio.sleep(0.01)
+        sizes = []
+        for _ in range(requests):
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            sizes.append(len(await reader.readexactly(length)))
+        writer.close()
+    finally:
+        listener.close()
+        await runner.cleanup()
+    assert len(held_at_start) == requests and len(set(sizes)) == 1
+    assert sizes[0] > 200_000  # each answer is larger than the transport's high-water mark
+    high_water = server_side[0].get_write_buffer_limits()[1]
+    assert max(held_at_start) <= high_water
