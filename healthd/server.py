@@ -272,7 +272,8 @@ async def send_json(
     """A JSON answer made of two pieces (the first often shared: a memo entry, a ready answer).
 
     On a corkable connection, the header aiohttp writes is held and leaves with both pieces in
-    one system call, neither copied; elsewhere (and for HEAD) the answer is joined into one.
+    one system call, neither copied; elsewhere (and for HEAD, 204 and 304, which carry no
+    body) the answer is joined into one and goes through aiohttp's own path.
     """
     transport = request.transport
     if not isinstance(transport, Corkable) or request.method == "HEAD" or status in NO_BODY:

@@ -1,10 +1,10 @@
 """A connection's transport that can be corked: what is written while corked goes out together,
 in one system call and without a copy, when it is uncorked.
 
-A large JSON-RPC answer is the memo's shared bytes and the request's own id: aiohttp writes the
-header, then each piece, and each write is a system call of its own (Python before 3.12.9 has
-no vectored write in asyncio; aiohttp joins pieces into a copy instead). Corked, the header and
-the pieces leave in one `writev`, as asyncio's own `writelines` does from Python 3.12.9.
+An answer is a ready GET body, or a JSON-RPC memo's shared bytes and the request's own id.
+Written through aiohttp, the header and each piece are a system call of their own, or a fresh
+copy once aiohttp joins them (Python before 3.12.9 has no vectored write in asyncio). Corked,
+the header and the pieces leave in one `writev`, as asyncio's own `writelines` does from 3.12.9.
 
 Uncorking writes straight to the socket only when the transport holds nothing unsent and is
 not closing, as asyncio's `write` does itself (healthd never uses `write_eof` or `sendfile` on
